@@ -1,0 +1,182 @@
+"""The composition root: ``create_app(settings)`` wires everything; nothing else reads settings.
+
+ARCHITECTURE.md: the web adapter, protocol core, login methods, state store and register are
+built here, explicitly, from one ``Settings`` object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from idp.audit import configure_logging, get_logger
+from idp.authn import build_login_methods
+from idp.keys import KeyRing, load_or_create_secrets
+from idp.protocol.authorization_code import AuthorizationCodeGrant
+from idp.protocol.client_auth import ClientAuthenticator, ClientKeyCache
+from idp.protocol.config import (
+    AUTHORIZE_PATH,
+    JWKS_PATH,
+    TOKEN_PATH,
+    USERINFO_PATH,
+    ProviderConfig,
+)
+from idp.protocol.userinfo import UserInfoEndpoint
+from idp.settings import Settings
+from idp.state import create_state_store
+from idp.web import login, oauth, ops
+from idp.web.common import error_page
+from idp.web.metrics import Metrics
+from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
+from idp.web.services import Services
+from registry.db import create_engine, upgrade
+from registry.repository import SqlRegister
+
+WEB_DIR = Path(__file__).parent / "web"
+log = get_logger("idp.app")
+
+
+def fetch_jwks(url: str) -> Mapping[str, Any]:
+    """Fetch a client's ``jwks_uri`` (bounded in time and size)."""
+    with httpx.Client(timeout=5.0, follow_redirects=False) as client:
+        response = client.get(url, headers={"Accept": "application/json"})
+        response.raise_for_status()
+        if len(response.content) > 64 * 1024:
+            raise ValueError("JWKS too large")
+        data: Mapping[str, Any] = response.json()
+        return data
+
+
+def build_services(settings: Settings) -> tuple[Services, Any]:
+    secrets_ = load_or_create_secrets(settings.data_dir)
+    pairwise = (
+        settings.pairwise_secret.get_secret_value()
+        if settings.pairwise_secret
+        else secrets_["pairwise_secret"]
+    )
+    cookie = (
+        settings.cookie_secret.get_secret_value()
+        if settings.cookie_secret
+        else secrets_["cookie_secret"]
+    )
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    register = SqlRegister(engine)
+    state = create_state_store(settings.state_url)
+    signer = KeyRing(
+        settings.data_dir,
+        rsa_key_size=settings.rsa_key_size,
+        grace_period=settings.key_grace_period,
+    )
+    config = ProviderConfig(
+        issuer=settings.issuer,
+        pairwise_secret=pairwise.encode(),
+        code_ttl=settings.code_ttl,
+        id_token_ttl=settings.id_token_ttl,
+        access_token_ttl=settings.access_token_ttl,
+        default_signing_alg=settings.default_signing_alg,
+    )
+    authenticator = ClientAuthenticator(
+        issuer=settings.issuer,
+        clients=register,
+        state=state,
+        keys=ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl),
+    )
+    templates = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=select_autoescape(default=True),
+        auto_reload=False,
+    )
+    services = Services(
+        settings=settings,
+        config=config,
+        state=state,
+        clients=register,
+        register=register,
+        signer=signer,
+        code_grant=AuthorizationCodeGrant(
+            config=config,
+            state=state,
+            clients=register,
+            register=register,
+            signer=signer,
+            authenticator=authenticator,
+        ),
+        userinfo=UserInfoEndpoint(
+            config=config, state=state, clients=register, register=register, signer=signer
+        ),
+        login_methods=build_login_methods(settings, register),
+        templates=templates,
+        cookie_secret=cookie.encode(),
+        metrics=Metrics(),
+    )
+    return services, engine
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/.well-known/openid-configuration", oauth.openid_configuration_endpoint),
+        Route("/.well-known/oauth-authorization-server", oauth.oauth_metadata_endpoint),
+        Route(JWKS_PATH, oauth.jwks_endpoint),
+        Route(AUTHORIZE_PATH, login.authorize, methods=["GET", "POST"]),
+        Route("/login/{tx_id}", login.choose_method, methods=["GET", "POST"]),
+        Route("/login/{tx_id}/{method}", login.login_step, methods=["GET", "POST"]),
+        Route("/select/{tx_id}", login.select_declaration, methods=["GET", "POST"]),
+        Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
+        Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
+        Route("/healthz", ops.healthz),
+        Route("/readyz", ops.readyz),
+        Route("/metrics", ops.metrics),
+        Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException
+        raise exc
+    if request.url.path in (TOKEN_PATH, USERINFO_PATH) or "json" in request.headers.get(
+        "accept", ""
+    ):
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": exc.detail}, exc.status_code
+        )
+    titles = {404: "Page not found", 405: "Method not allowed"}
+    return error_page(
+        request, titles.get(exc.status_code, "Error"), str(exc.detail), exc.status_code
+    )
+
+
+def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    configure_logging(settings.log_level)
+    services, engine = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.state.close()
+        engine.dispose()
+
+    app = Starlette(
+        routes=[*routes(), *(extra_routes or [])],
+        middleware=[
+            Middleware(AccessLog, metrics=services.metrics),
+            Middleware(SecurityHeaders, hsts=settings.secure_cookies),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

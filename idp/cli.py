@@ -1,0 +1,209 @@
+"""The ``zorg-idp`` command (INTERFACES.md "Commands"); also ``python -m idp``.
+
+Every command takes ``--config FILE`` (TOML) or reads ``IDP_CONFIG``; the ``IDP_*`` variables
+override the file. Errors are printed as one clear line and exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from idp.settings import Settings, load_settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="zorg-idp: OpenID provider for care workers"
+)
+client_app = typer.Typer(no_args_is_help=True, help="Relying parties (EPD systems).")
+keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+app.add_typer(client_app, name="client")
+app.add_typer(keys_app, name="keys")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (or set IDP_CONFIG).")
+]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except (ValidationError, ValueError) as exc:
+        typer.echo(f"error: invalid settings: {_first_error(exc)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+# ---- demo and serve ------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the whole product on embedded defaults, with demo data and the demo EPD."""
+    import uvicorn
+
+    from idp.demo import build_demo_app
+
+    shown_host = f"[{host}]" if ":" in host else host
+    settings = _settings(config, issuer=f"http://{shown_host}:{port}", demo=True)
+    demo_app = build_demo_app(settings)
+    typer.echo(f"zorg-idp demo: issuer {settings.issuer}")
+    typer.echo(f"  Demo EPD:   {settings.issuer}/demo-epd/  (log in as 900000027, the carer)")
+    typer.echo(f"  Discovery:  {settings.issuer}/.well-known/openid-configuration")
+    typer.echo(f"  Health:     {settings.issuer}/healthz   Metrics: {settings.issuer}/metrics")
+    typer.echo(f"  Data:       {settings.database_url}  keys in {settings.data_dir}/")
+    uvicorn.run(demo_app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Production server (uvicorn). Put a TLS proxy in front (deploy/)."""
+    import uvicorn
+
+    settings = _settings(config)  # validate once here, before any worker starts
+    if config is not None:
+        os.environ["IDP_CONFIG"] = str(config.resolve())
+    if workers > 1 and settings.state_url == "memory://":
+        raise _fail("several workers need a shared state store: set IDP_STATE_URL=redis://…", 2)
+    uvicorn.run(
+        "idp.asgi:create_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+# ---- clients -------------------------------------------------------------------------------
+
+
+@client_app.command("add")
+def client_add(
+    client_id: Annotated[str, typer.Option("--client-id")],
+    redirect_uri: Annotated[list[str], typer.Option("--redirect-uri")],
+    jwks_file: Annotated[Path | None, typer.Option("--jwks-file")] = None,
+    jwks_uri: Annotated[str | None, typer.Option("--jwks-uri")] = None,
+    auth_method: Annotated[str, typer.Option("--auth-method")] = "private_key_jwt",
+    organisation: Annotated[list[str] | None, typer.Option("--organisation")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    profile: Annotated[str, typer.Option("--profile")] = "nlgov",
+    backchannel_logout_uri: Annotated[str | None, typer.Option("--backchannel-logout-uri")] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option("--post-logout-redirect-uri")
+    ] = None,
+    id_token_signed_response_alg: Annotated[
+        str, typer.Option("--id-token-signed-response-alg")
+    ] = "PS256",
+    userinfo_signed_response_alg: Annotated[
+        str | None, typer.Option("--userinfo-signed-response-alg")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Register (or update) a relying party; idempotent by client id, effective at once."""
+    from idp.clients import ClientRegistration, register_client
+
+    if auth_method not in ("private_key_jwt", "tls_client_auth", "none"):
+        raise _fail("--auth-method must be private_key_jwt, tls_client_auth or none", 2)
+    if profile not in ("nlgov", "dezi"):
+        raise _fail("--profile must be nlgov or dezi", 2)
+    if jwks_file is not None and jwks_uri is not None:
+        raise _fail("give --jwks-file or --jwks-uri, not both", 2)
+    jwks: dict[str, Any] | None = None
+    if jwks_file is not None:
+        try:
+            jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot read JWKS file {jwks_file}: {exc}", 2) from None
+    settings = _settings(config)
+    registration = ClientRegistration(
+        client_id=client_id,
+        redirect_uris=tuple(redirect_uri),
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        organisations=tuple(organisation or ()),
+        name=name,
+        profile=profile,
+        backchannel_logout_uri=backchannel_logout_uri,
+        post_logout_redirect_uris=tuple(post_logout_redirect_uri or ()),
+        id_token_signed_response_alg=id_token_signed_response_alg,
+        userinfo_signed_response_alg=userinfo_signed_response_alg,
+    )
+    try:
+        changed = register_client(settings, registration)
+    except ValueError as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo(f"client {client_id}: {'registered' if changed else 'unchanged'}")
+
+
+# ---- keys ----------------------------------------------------------------------------------
+
+
+@keys_app.command("list")
+def keys_list(config: ConfigOpt = None) -> None:
+    """List signing keys with their state."""
+    from idp.keys import KeyRing
+
+    settings = _settings(config)
+    ring = KeyRing(
+        settings.data_dir,
+        rsa_key_size=settings.rsa_key_size,
+        grace_period=settings.key_grace_period,
+    )
+    published = {k["kid"] for k in ring.public_jwks()["keys"]}
+    for stored in ring.keys():
+        flag = "published" if stored.kid in published else "expired"
+        typer.echo(f"{stored.kid}  {stored.family:3}  {stored.state:8} {flag}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(config: ConfigOpt = None) -> None:
+    """next → active, active → retired (kept in the JWKS for the grace period), new next."""
+    from idp.keys import KeyRing
+
+    settings = _settings(config)
+    ring = KeyRing(
+        settings.data_dir,
+        rsa_key_size=settings.rsa_key_size,
+        grace_period=settings.key_grace_period,
+    )
+    ring.rotate()
+    for stored in ring.keys():
+        typer.echo(f"{stored.kid}  {stored.family:3}  {stored.state}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

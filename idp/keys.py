@@ -1,0 +1,236 @@
+"""Signing keys in IDP_DATA_DIR, with the states next → active → retired.
+
+OIDC Core §10.1.1: the JWKS publishes the next key before it signs anything, and keeps retired
+keys for a grace period, so relying parties that cache the JWKS never meet an unknown ``kid``.
+Files: ``<data_dir>/keys/<kid>.json`` (mode 0600) in a directory of mode 0700. Several workers
+share the directory; creation and rotation take an exclusive ``flock``, and every process reloads
+when the directory's generation file changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from joserfc.jwk import ECKey, KeySet, RSAKey
+
+from idp.protocol.jose import ALG_KEY_TYPE, SigningKey, sign_jwt
+
+KeyState = Literal["next", "active", "retired"]
+FAMILIES: tuple[str, ...] = ("RSA", "EC")
+RELOAD_INTERVAL = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    key: SigningKey
+    state: KeyState
+    created_at: int
+    retired_at: int | None = None
+
+    @property
+    def kid(self) -> str:
+        return str(self.key.kid)
+
+    @property
+    def family(self) -> str:
+        return self.key.key_type
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def write_private_file(path: Path, content: str) -> None:
+    """Write atomically with mode 0600 (never readable by others, not even briefly)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.replace(tmp, path)
+
+
+def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """Per-installation secrets (pairwise ``sub`` key, cookie key), created once."""
+    ensure_private_dir(data_dir)
+    path = data_dir / "secrets.json"
+    with _locked(data_dir / ".secrets.lock"):
+        if path.exists():
+            data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = {}
+        wanted = ("pairwise_secret", "cookie_secret", "bsn_hash_secret")
+        if any(name not in data for name in wanted):
+            for name in wanted:
+                data.setdefault(name, secrets.token_urlsafe(32))
+            write_private_file(path, json.dumps(data, indent=2))
+    return data
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+class KeyRing:
+    """The OP's signing keys: one active RSA key (PS256, RS256) and one active EC key (ES256)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        rsa_key_size: int = 3072,
+        grace_period: int = 7 * 24 * 3600,
+        subdir: str = "keys",
+    ) -> None:
+        self._dir = ensure_private_dir(data_dir / subdir)
+        self._rsa_key_size = rsa_key_size
+        self._grace = grace_period
+        self._lock = threading.Lock()
+        self._keys: list[StoredKey] = []
+        self._generation = ""
+        self._checked_at = 0.0
+        with _locked(self._dir / ".lock"):
+            self._load()
+            if self._complete_families():
+                self._bump()
+        self._load()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def keys(self) -> list[StoredKey]:
+        self._maybe_reload()
+        return list(self._keys)
+
+    def active(self, family: str) -> StoredKey:
+        for stored in self.keys():
+            if stored.state == "active" and stored.family == family:
+                return stored
+        raise LookupError(f"no active {family} key")
+
+    def public_jwks(self, now: int | None = None) -> dict[str, Any]:
+        """JWKS of next, active and not-yet-expired retired keys (public parts only)."""
+        now = int(time.time()) if now is None else now
+        entries = []
+        for stored in self.keys():
+            if stored.state == "retired" and self._expired(stored, now):
+                continue
+            public = stored.key.as_dict(private=False)
+            public["use"] = "sig"
+            entries.append(public)
+        return {"keys": entries}
+
+    def verification_keys(self) -> KeySet:
+        now = int(time.time())
+        return KeySet(
+            [s.key for s in self.keys() if not (s.state == "retired" and self._expired(s, now))]
+        )
+
+    def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        return sign_jwt(claims, self.active(ALG_KEY_TYPE[alg]).key, alg, typ)
+
+    # ---- changing ------------------------------------------------------------------------
+
+    def rotate(self, now: int | None = None) -> None:
+        """next → active, active → retired, a new next; expired retired keys are deleted."""
+        now = int(time.time()) if now is None else now
+        with _locked(self._dir / ".lock"):
+            self._load()
+            for stored in self._keys:
+                if stored.state == "retired" and self._expired(stored, now):
+                    (self._dir / f"{stored.kid}.json").unlink(missing_ok=True)
+                elif stored.state == "active":
+                    self._write(StoredKey(stored.key, "retired", stored.created_at, now))
+                elif stored.state == "next":
+                    self._write(StoredKey(stored.key, "active", stored.created_at))
+            self._load()
+            self._complete_families()
+            self._bump()
+        self._load()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _expired(self, stored: StoredKey, now: int) -> bool:
+        return stored.retired_at is not None and stored.retired_at + self._grace <= now
+
+    def _complete_families(self) -> bool:
+        """Create whatever active/next key a family lacks; True when something was created."""
+        created = False
+        for family in FAMILIES:
+            states = {s.state for s in self._keys if s.family == family}
+            for state in ("active", "next"):
+                if state not in states:
+                    self._write(StoredKey(self._generate(family), state, int(time.time())))
+                    created = True
+        if created:
+            self._load()
+        return created
+
+    def _generate(self, family: str) -> SigningKey:
+        if family == "RSA":
+            key: SigningKey = RSAKey.generate_key(self._rsa_key_size, private=True)
+        else:
+            key = ECKey.generate_key("P-256", private=True)
+        key.ensure_kid()
+        return key
+
+    def _write(self, stored: StoredKey) -> None:
+        record = {
+            "jwk": stored.key.as_dict(private=True),
+            "state": stored.state,
+            "created_at": stored.created_at,
+            "retired_at": stored.retired_at,
+        }
+        write_private_file(self._dir / f"{stored.kid}.json", json.dumps(record))
+
+    def _bump(self) -> None:
+        write_private_file(self._dir / "generation", secrets.token_hex(8))
+
+    def _read_generation(self) -> str:
+        try:
+            return (self._dir / "generation").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+
+    def _load(self) -> None:
+        loaded: list[StoredKey] = []
+        for path in sorted(self._dir.glob("*.json")):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            jwk = record["jwk"]
+            key: SigningKey = (
+                RSAKey.import_key(jwk) if jwk["kty"] == "RSA" else ECKey.import_key(jwk)
+            )
+            loaded.append(
+                StoredKey(key, record["state"], record["created_at"], record["retired_at"])
+            )
+        order = {"active": 0, "next": 1, "retired": 2}
+        loaded.sort(key=lambda s: (s.family, order[s.state], -(s.retired_at or 0)))
+        with self._lock:
+            self._keys = loaded
+            self._generation = self._read_generation()
+            self._checked_at = time.monotonic()
+
+    def _maybe_reload(self) -> None:
+        if time.monotonic() - self._checked_at < RELOAD_INTERVAL:
+            return
+        if self._read_generation() != self._generation:
+            self._load()
+        else:
+            self._checked_at = time.monotonic()

@@ -1,0 +1,31 @@
+"""What the protocol core needs to know about its deployment, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AUTHORIZE_PATH = "/authorize"
+TOKEN_PATH = "/token"
+USERINFO_PATH = "/userinfo"
+JWKS_PATH = "/jwks.json"
+END_SESSION_PATH = "/logout"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    issuer: str
+    pairwise_secret: bytes
+    code_ttl: int = 60
+    id_token_ttl: int = 300
+    access_token_ttl: int = 3600
+    default_signing_alg: str = "PS256"
+    # How long a used code is remembered so that reuse revokes its grant (RFC 9700 §4.2.4).
+    code_reuse_window: int = 600
+
+    def url(self, path: str) -> str:
+        return f"{self.issuer}{path}"
+
+    @property
+    def userinfo_audience(self) -> str:
+        """RFC 9068 §3: access tokens for userinfo name the userinfo endpoint as audience."""
+        return self.url(USERINFO_PATH)

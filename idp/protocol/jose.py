@@ -1,0 +1,139 @@
+"""The one place that calls joserfc: algorithm allow-lists and hardened decoding.
+
+RFC 8725 §3.1 (algorithm verification), §3.2 (use appropriate algorithms) and ASVS 9.1.2/9.1.3:
+only named algorithms, never ``none`` or HMAC, and never a key taken from the token itself
+(``jwk``, ``jku``, ``x5u`` headers; authlib CVE-2026-27962). Sizes are bounded before parsing
+(authlib CVE-2025-61920).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from joserfc import jwe, jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, RSAKey
+
+# DECISIONS.md #1.
+SIGNING_ALGS: tuple[str, ...] = ("PS256", "RS256", "ES256")
+CLIENT_ASSERTION_ALGS: tuple[str, ...] = ("PS256", "ES256", "RS256")
+JWE_KEY_ALGS: tuple[str, ...] = ("RSA-OAEP", "RSA-OAEP-256")
+JWE_ENC_ALGS: tuple[str, ...] = ("A256GCM", "A256CBC-HS512")
+ALG_KEY_TYPE: dict[str, str] = {"PS256": "RSA", "RS256": "RSA", "ES256": "EC"}
+
+MAX_JWT_BYTES = 16 * 1024
+FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
+
+SigningKey = RSAKey | ECKey
+
+
+class JoseRejected(Exception):
+    """A JOSE object failed a check. ``reason`` is for logs, never for the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """Parse the protected header of a compact JWS after size and shape checks."""
+    if len(token) > MAX_JWT_BYTES:
+        raise JoseRejected("token too large")
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise JoseRejected("not a compact JWS")
+    try:
+        raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
+        header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JoseRejected("malformed header") from exc
+    if not isinstance(header, dict):
+        raise JoseRejected("header is not an object")
+    return header
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Claims of a compact JWS without verifying it: only to find which key to verify with."""
+    unverified_header(token)
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JoseRejected("malformed payload") from exc
+    if not isinstance(claims, dict):
+        raise JoseRejected("payload is not an object")
+    return claims
+
+
+def verify_jwt(
+    token: str, keys: KeySet, algorithms: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS against ``keys`` with an allow-list; return (header, claims).
+
+    Claims are not checked here (time, audience): callers check what their spec requires.
+    """
+    header = unverified_header(token)
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms:
+        raise JoseRejected(f"algorithm not allowed: {alg!r}")
+    if FORBIDDEN_HEADERS & header.keys():
+        raise JoseRejected("key-carrying header not allowed")
+    if header.get("crit"):
+        raise JoseRejected("unsupported crit header")
+    kid = header.get("kid")
+    candidates = [k for k in keys.keys if kid is None or k.kid == kid]
+    candidates = [k for k in candidates if k.key_type == ALG_KEY_TYPE[alg]]
+    if not candidates:
+        raise JoseRejected("no matching key")
+    for key in candidates:
+        try:
+            token_obj = jwt.decode(token, key, algorithms=[alg])
+        except JoseError:
+            continue
+        except ValueError:
+            continue
+        if not isinstance(token_obj.claims, dict):
+            raise JoseRejected("claims are not an object")
+        return dict(token_obj.header), dict(token_obj.claims)
+    raise JoseRejected("bad signature")
+
+
+def sign_jwt(claims: dict[str, Any], key: SigningKey, alg: str, typ: str = "JWT") -> str:
+    if alg not in SIGNING_ALGS or key.key_type != ALG_KEY_TYPE[alg]:
+        raise ValueError(f"cannot sign {alg} with a {key.key_type} key")
+    header: dict[str, Any] = {"alg": alg, "typ": typ, "kid": key.kid}
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def sign_bytes(payload: bytes, key: SigningKey, alg: str, typ: str) -> str:
+    """A compact JWS over arbitrary bytes (for payloads that are not JWT claim sets)."""
+    header: dict[str, Any] = {"alg": alg, "typ": typ, "kid": key.kid}
+    return jws.serialize_compact(header, payload, key, algorithms=[alg])
+
+
+def encrypt_to(plaintext: str, key: RSAKey, alg: str, enc: str, cty: str = "JWT") -> str:
+    """Nested JWT: encrypt a signed JWT to the client's key (RFC 7519 §5.2, §11.2)."""
+    if alg not in JWE_KEY_ALGS or enc not in JWE_ENC_ALGS:
+        raise ValueError("JWE algorithm not allowed")
+    header: dict[str, Any] = {"alg": alg, "enc": enc, "cty": cty, "typ": "JWT"}
+    if key.kid:
+        header["kid"] = key.kid
+    return jwe.encrypt_compact(header, plaintext, key, algorithms=[alg, enc])
+
+
+def import_keyset(value: dict[str, Any]) -> KeySet:
+    """Import a client's public JWKS, refusing private members and non-RSA/EC keys."""
+    keys = value.get("keys")
+    if not isinstance(keys, list) or not keys:
+        raise JoseRejected("JWKS has no keys")
+    for entry in keys:
+        if not isinstance(entry, dict) or entry.get("kty") not in ("RSA", "EC"):
+            raise JoseRejected("only RSA and EC keys are accepted")
+        if {"d", "p", "q", "dp", "dq", "qi", "k"} & entry.keys():
+            raise JoseRejected("JWKS contains private key material")
+    try:
+        return KeySet.import_key_set({"keys": keys})
+    except (JoseError, ValueError, TypeError) as exc:
+        raise JoseRejected("malformed JWKS") from exc

@@ -1,0 +1,146 @@
+"""Value objects that travel between the protocol core, the web adapter and the state store.
+
+Every record that the state store keeps serialises to JSON through ``to_json``/``from_json``, so
+the in-process and the Redis store hold exactly the same bytes, and a login that starts on one
+worker can finish on another.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Self
+
+ClientProfile = Literal["nlgov", "dezi"]
+AuthMethod = Literal["private_key_jwt", "tls_client_auth", "none"]
+
+LOA_LOW = "http://eidas.europa.eu/LoA/low"
+LOA_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
+LOA_HIGH = "http://eidas.europa.eu/LoA/high"
+LOA_ORDER: tuple[str, ...] = (LOA_LOW, LOA_SUBSTANTIAL, LOA_HIGH)
+
+
+def loa_rank(acr: str) -> int:
+    """Rank of an eIDAS level URI (low < substantial < high); unknown values rank below low."""
+    try:
+        return LOA_ORDER.index(acr)
+    except ValueError:
+        return -1
+
+
+class _JsonRecord:
+    """JSON round trip for the flat dataclasses below (tuples come back as tuples)."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Self:
+        data: dict[str, Any] = json.loads(raw)
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest(_JsonRecord):
+    """A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1)."""
+
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    code_challenge_method: str
+    prompt: tuple[str, ...] = ()
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
+    login_hint: str | None = None
+    claims: str | None = None  # the raw ``claims`` parameter (JSON), validated already
+
+
+@dataclass(frozen=True, slots=True)
+class LoginTransaction(_JsonRecord):
+    """An authorization request waiting for the browser to finish logging in.
+
+    ``browser_binding`` is the SHA-256 of a random value kept in a cookie, so that only the
+    browser that started the transaction can finish it (no login CSRF, no session swap).
+    """
+
+    tx_id: str
+    request: str  # AuthorizationRequest.to_json()
+    browser_binding: str
+    created_at: int
+    # Filled in once the login method has completed:
+    dezi_nummer: str | None = None
+    acr: str | None = None
+    auth_time: int | None = None
+    login_method: str | None = None
+    declaration_ids: tuple[str, ...] = ()
+
+    def authorization_request(self) -> AuthorizationRequest:
+        return AuthorizationRequest.from_json(self.request)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRecord(_JsonRecord):
+    """What an authorization code stands for (RFC 6749 §4.1.2); kept ≤ 60 s, redeemed once."""
+
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str
+    code_challenge_method: str
+    dezi_nummer: str
+    declaration_id: str
+    acr: str
+    auth_time: int
+    grant_id: str
+    issued_at: int
+    claims: str | None = None
+    sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRedemption:
+    """Outcome of ``StateStore.redeem_code``: the record the first time, the grant id on reuse."""
+
+    record: CodeRecord | None = None
+    reused_grant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant(_JsonRecord):
+    """The authorisation behind issued access tokens; deleting it revokes them (RFC 6749 §10.5)."""
+
+    grant_id: str
+    client_id: str
+    sub: str
+    dezi_nummer: str
+    declaration_id: str
+    scope: tuple[str, ...]
+    acr: str
+    auth_time: int
+    issued_at: int
+    claims: str | None = None
+    sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SsoSession(_JsonRecord):
+    """The OP session of one browser (one shift): absolute and idle expiry enforced by the core."""
+
+    sid: str
+    dezi_nummer: str
+    acr: str
+    auth_time: int
+    login_method: str
+    created_at: int
+    last_seen: int
+    clients: tuple[str, ...] = field(default=())

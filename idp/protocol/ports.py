@@ -1,0 +1,187 @@
+"""The ports of the protocol core: what it needs from storage, described as Protocols.
+
+Adapters satisfy them structurally: ``idp.state`` (in-process and Redis) for short-lived protocol
+state, ``registry.repository`` for clients, professionals and declarations. Nothing here imports
+a web framework, Redis or SQL (ARCHITECTURE.md, "Layers and the direction of imports").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from joserfc.jwk import KeySet
+
+from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+
+# --------------------------------------------------------------------------------------------
+# Short-lived protocol state. Every operation has a TTL; single use is atomic.
+# --------------------------------------------------------------------------------------------
+
+
+class StateStore(Protocol):
+    """Named operations on short-lived protocol state (ARCHITECTURE.md "idp/state")."""
+
+    # Login transactions (authorization request waiting for login), keyed by tx id.
+    def put_transaction(self, tx: LoginTransaction, ttl: int) -> None: ...
+
+    def get_transaction(self, tx_id: str) -> LoginTransaction | None: ...
+
+    def take_transaction(self, tx_id: str) -> LoginTransaction | None:
+        """Return and delete the transaction atomically (only one browser tab wins)."""
+        ...
+
+    # Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4).
+    def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
+        """Keep the code for ``ttl`` seconds, and remember its grant id for ``reuse_window``
+        seconds so that a second redemption can revoke what the first issued."""
+        ...
+
+    def redeem_code(self, code: str) -> CodeRedemption:
+        """Consume the code atomically: the record the first time; on any later attempt,
+        ``reused_grant_id`` (while the reuse window lasts); otherwise both ``None``."""
+        ...
+
+    # Replay caches (client-assertion ``jti``, logout tokens, DPoP proofs later).
+    def first_use(self, namespace: str, key: str, ttl: int) -> bool:
+        """True exactly once per (namespace, key) within ``ttl`` seconds (SET NX)."""
+        ...
+
+    # Grants behind access tokens.
+    def put_grant(self, grant: Grant, ttl: int) -> None: ...
+
+    def get_grant(self, grant_id: str) -> Grant | None: ...
+
+    def revoke_grant(self, grant_id: str) -> None: ...
+
+    # SSO sessions (OP session of a browser).
+    def put_session(self, session: SsoSession, ttl: int) -> None: ...
+
+    def get_session(self, sid: str) -> SsoSession | None: ...
+
+    def delete_session(self, sid: str) -> None: ...
+
+    # Health.
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# The register, as the IdP sees it. Views are read-only Protocols so that the registry's own
+# frozen dataclasses satisfy them without the registry importing anything of the IdP.
+# --------------------------------------------------------------------------------------------
+
+
+class ClientView(Protocol):
+    """A registered relying party."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def redirect_uris(self) -> tuple[str, ...]: ...
+    @property
+    def auth_method(self) -> str: ...  # private_key_jwt | tls_client_auth | none
+    @property
+    def jwks(self) -> dict[str, Any] | None: ...
+    @property
+    def jwks_uri(self) -> str | None: ...
+    @property
+    def profile(self) -> str: ...  # nlgov | dezi
+    @property
+    def organisations(self) -> tuple[str, ...]: ...  # URAs; empty means no restriction
+    @property
+    def id_token_signed_response_alg(self) -> str: ...
+    @property
+    def userinfo_signed_response_alg(self) -> str | None: ...
+    @property
+    def sector_identifier(self) -> str | None: ...
+    @property
+    def backchannel_logout_uri(self) -> str | None: ...
+    @property
+    def post_logout_redirect_uris(self) -> tuple[str, ...]: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class ProfessionalView(Protocol):
+    @property
+    def dezi_nummer(self) -> str: ...
+    @property
+    def voorletters(self) -> str: ...
+    @property
+    def voorvoegsel(self) -> str | None: ...
+    @property
+    def achternaam(self) -> str: ...
+    @property
+    def big_nummer(self) -> str | None: ...
+
+
+class DeclarationView(Protocol):
+    """One declaration (verklaring basis): professional × organisation × role."""
+
+    @property
+    def declaration_id(self) -> str: ...
+    @property
+    def dezi_nummer(self) -> str: ...
+    @property
+    def voorletters(self) -> str: ...
+    @property
+    def voorvoegsel(self) -> str | None: ...
+    @property
+    def achternaam(self) -> str: ...
+    @property
+    def abonnee_nummer(self) -> str: ...  # URA
+    @property
+    def abonnee_naam(self) -> str: ...
+    @property
+    def rol_code(self) -> str: ...
+    @property
+    def rol_naam(self) -> str: ...
+    @property
+    def rol_code_bron(self) -> str: ...
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+class ClientStore(Protocol):
+    def get_client(self, client_id: str) -> ClientView | None: ...
+
+
+class Register(Protocol):
+    """Read side of the register used on the login path.
+
+    ``usable_*`` return only declarations that are active, inside their validity, of an active
+    organisation, and (when ``organisations`` is not empty) for one of those URAs. They read the
+    database on every call (DECISIONS.md #11: no cache on the login path).
+    """
+
+    def find_professional(self, dezi_nummer: str) -> ProfessionalView | None: ...
+
+    def usable_declarations(
+        self, dezi_nummer: str, organisations: Sequence[str], at: datetime
+    ) -> Sequence[DeclarationView]: ...
+
+    def usable_declaration(self, declaration_id: str, at: datetime) -> DeclarationView | None: ...
+
+    def ping(self) -> bool: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Keys.
+# --------------------------------------------------------------------------------------------
+
+
+class Signer(Protocol):
+    """The OP's own signing keys (``idp.keys.KeyRing``)."""
+
+    def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str: ...
+
+    def verification_keys(self) -> KeySet: ...
+
+    def public_jwks(self, now: int | None = None) -> dict[str, Any]: ...

@@ -1,0 +1,85 @@
+"""The UserInfo endpoint: OIDC Core §5.3, RFC 6750 §2.1 and §3.1, NL GOV OIDC (UserInfo).
+
+The access token must be one of ours (RFC 9068 §4: ``typ: at+jwt``, audience, expiry), its grant
+must still exist (revoked on code reuse or logout), and the declaration must still be usable
+(DECISIONS.md #11). The response is JSON, or a signed JWT when the client registered
+``userinfo_signed_response_alg`` (OIDC Core §5.3.2).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from idp.protocol.config import ProviderConfig
+from idp.protocol.errors import invalid_token
+from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
+from idp.protocol.models import Grant
+from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.tokens import identity_claims, new_id
+
+CLOCK_SKEW = 30
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfoResponse:
+    content_type: str  # application/json or application/jwt
+    json_body: dict[str, Any] | None = None
+    jwt_body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfoEndpoint:
+    config: ProviderConfig
+    state: StateStore
+    clients: ClientStore
+    register: Register
+    signer: Signer
+    clock: Callable[[], float] = time.time
+
+    def validate_access_token(self, token: str) -> Grant:
+        try:
+            header, claims = verify_jwt(token, self.signer.verification_keys(), SIGNING_ALGS)
+        except JoseRejected as exc:
+            raise invalid_token(f"access token rejected: {exc.reason}") from None
+        now = int(self.clock())
+        # RFC 9068 §4 and RFC 8725 §3.11: an ID token or any other JWT is not an access token.
+        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+            raise invalid_token("not an access token (typ)")
+        if claims.get("iss") != self.config.issuer:
+            raise invalid_token("wrong issuer")
+        if claims.get("aud") != self.config.userinfo_audience:
+            raise invalid_token("wrong audience")
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or exp + CLOCK_SKEW < now:
+            raise invalid_token("expired")
+        grant_id = claims.get("gid")
+        grant = self.state.get_grant(grant_id) if isinstance(grant_id, str) else None
+        if grant is None:
+            raise invalid_token("grant revoked or expired")
+        if grant.sub != claims.get("sub") or grant.client_id != claims.get("client_id"):
+            raise invalid_token("token does not match its grant")
+        return grant
+
+    def userinfo(self, token: str) -> UserInfoResponse:
+        grant = self.validate_access_token(token)
+        now = int(self.clock())
+        declaration = self.register.usable_declaration(
+            grant.declaration_id, datetime.fromtimestamp(now, UTC)
+        )
+        if declaration is None:
+            self.state.revoke_grant(grant.grant_id)
+            raise invalid_token(f"declaration {grant.declaration_id} no longer usable")
+        claims: dict[str, Any] = {"sub": grant.sub, **identity_claims(declaration)}
+        client = self.clients.get_client(grant.client_id)
+        alg = client.userinfo_signed_response_alg if client is not None else None
+        if alg:
+            signed = dict(claims)
+            signed.update(
+                {"iss": self.config.issuer, "aud": grant.client_id, "iat": now, "jti": new_id()}
+            )
+            return UserInfoResponse("application/jwt", jwt_body=self.signer.sign(signed, alg))
+        return UserInfoResponse("application/json", json_body=claims)

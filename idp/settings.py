@@ -1,0 +1,151 @@
+"""Typed settings, read once at the entry point and passed to ``create_app(settings)``.
+
+Sources, highest priority first: the ``IDP_*`` environment variables of INTERFACES.md, then the
+TOML file named by ``--config`` or ``IDP_CONFIG``, then the defaults below. Validation happens
+here, once, with messages that say what to change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Environment = Literal["dev", "test", "prod"]
+LoaName = Literal["low", "substantial", "high"]
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything the product can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IDP_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    issuer: str = "http://127.0.0.1:8000"
+    database_url: str = "sqlite:///var/demo.db"
+    state_url: str = "memory://"
+    environment: Environment = "dev"
+    data_dir: Path = Path("var")
+
+    # Login methods enabled, by name (built by idp.authn.factory; no dotted-path loading).
+    login_methods: tuple[str, ...] = ("dev",)
+    dev_login_loa: LoaName = "high"
+
+    # Lifetimes in seconds (DECISIONS.md #8); the validators below cap them.
+    code_ttl: int = Field(default=60, ge=5, le=60)
+    id_token_ttl: int = Field(default=300, ge=30, le=300)
+    access_token_ttl: int = Field(default=3600, ge=60, le=3600)
+    login_transaction_ttl: int = Field(default=900, ge=60, le=3600)
+    session_absolute_ttl: int = Field(default=10 * 3600, ge=300, le=24 * 3600)
+    session_idle_ttl: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
+    key_grace_period: int = Field(default=7 * 24 * 3600, ge=0)
+    client_jwks_cache_ttl: int = Field(default=300, ge=0, le=86400)
+
+    # Signing: default alg for ID tokens (DECISIONS.md #1).
+    default_signing_alg: Literal["PS256", "RS256", "ES256"] = "PS256"
+    rsa_key_size: int = Field(default=3072, ge=2048, le=8192)
+
+    # Secrets. When empty they are generated once into IDP_DATA_DIR/secrets.json (0600).
+    pairwise_secret: SecretStr | None = None
+    cookie_secret: SecretStr | None = None
+
+    # Addresses whose X-Forwarded-* headers are trusted (the TLS proxy in production).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    demo: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Set by the CLI from --config / IDP_CONFIG; not a setting of its own.
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [env_settings, init_settings]
+        toml_file = _toml_path_from(init_settings)
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_shape(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("issuer must be an absolute https:// URL, e.g. https://idp.example.nl")
+        if parts.query or parts.fragment:
+            raise ValueError("issuer must not have a query or fragment (OIDC Discovery §3)")
+        if value.endswith("/"):
+            raise ValueError("issuer must not end with '/': tokens carry it byte for byte")
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url_shape(cls, value: str) -> str:
+        if not (value == "memory://" or value.startswith(("redis://", "rediss://"))):
+            raise ValueError("state_url must be memory:// or redis://host:port/db")
+        return value
+
+    @model_validator(mode="after")
+    def _environment_rules(self) -> Settings:
+        parts = urlsplit(self.issuer)
+        if parts.scheme == "http":
+            if self.environment == "prod":
+                raise ValueError("an http:// issuer is refused in prod; use https://")
+            if not is_loopback_host(parts.hostname):
+                raise ValueError("plain http:// issuers are allowed only for loopback hosts")
+        if self.environment == "prod" and "dev" in self.login_methods:
+            raise ValueError("the dev login method is refused in prod (DECISIONS.md #10)")
+        if self.session_idle_ttl > self.session_absolute_ttl:
+            raise ValueError("session_idle_ttl must not exceed session_absolute_ttl")
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+
+def _toml_path_from(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    values: dict[str, Any] = init_settings()
+    path = values.get("config_file")
+    return Path(path) if path else None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the one Settings object: env > explicit overrides > TOML file > defaults."""
+    import os
+
+    if config_file is None and os.environ.get("IDP_CONFIG"):
+        config_file = Path(os.environ["IDP_CONFIG"])
+    if config_file is not None and not config_file.is_file():
+        raise ValueError(f"config file not found: {config_file}")
+    return Settings(config_file=config_file, **overrides)

@@ -1,0 +1,81 @@
+"""Key names and argument checks shared by the in-process and the Redis store.
+
+Both stores use the same key scheme, so the two implementations stay one design and the contract
+tests can assert the same properties (no raw code in a key, a TTL on every key) against both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+PREFIX = "zorg:"
+
+# Value of the reuse marker ``zorg:codeused:{<sha>}``: ``pending:<grant_id>`` from issuance,
+# ``redeemed:<grant_id>`` once the code has been redeemed. Only the second reports reuse, so an
+# expired code that was never redeemed is not mistaken for a replayed one.
+MARKER_PENDING = "pending:"
+MARKER_REDEEMED = "redeemed:"
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def code_digest(code: str) -> str:
+    """SHA-256 hex of an authorization code: keys never hold the bearer value itself."""
+    return _sha256_hex(code)
+
+
+def code_key(digest: str) -> str:
+    # The hash tag ``{digest}`` puts the record and its marker in one Redis Cluster slot, which
+    # the single-script redemption needs.
+    return f"{PREFIX}code:{{{digest}}}"
+
+
+def code_used_key(digest: str) -> str:
+    return f"{PREFIX}codeused:{{{digest}}}"
+
+
+def transaction_key(tx_id: str) -> str:
+    return f"{PREFIX}tx:{tx_id}"
+
+
+def seen_key(namespace: str, key: str) -> str:
+    # Replay-cache keys (``jti`` values) come from clients: hashing bounds their length.
+    return f"{PREFIX}seen:{namespace}:{_sha256_hex(key)}"
+
+
+def grant_key(grant_id: str) -> str:
+    # Hash tag: the grant and its revocation marker share a Redis Cluster slot (one MGET).
+    return f"{PREFIX}grant:{{{grant_id}}}"
+
+
+def grant_revoked_key(grant_id: str) -> str:
+    return f"{PREFIX}grantrevoked:{{{grant_id}}}"
+
+
+# A revocation outlives any access token issued under the grant (at most 1 h, DECISIONS #8), so a
+# revocation that races ahead of ``put_grant`` (code reuse during the first redemption) still wins.
+REVOKED_MARKER_TTL = 3600 + 300
+
+
+def session_key(sid: str) -> str:
+    return f"{PREFIX}sso:{sid}"
+
+
+def check_ttl(ttl: int, name: str = "ttl") -> None:
+    """Every entry expires: a TTL is a whole number of seconds, at least 1."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+        raise ValueError(f"{name} must be a whole number of seconds >= 1, got {ttl!r}")
+
+
+def check_code_ttls(ttl: int, reuse_window: int) -> None:
+    """The reuse marker is written at issuance, so it must outlive the code itself.
+
+    Otherwise a code redeemed late in its life would leave no trace, and a second redemption could
+    not revoke what the first issued (RFC 6749 §4.1.2; RFC 9700 §4.2.4).
+    """
+    check_ttl(ttl)
+    check_ttl(reuse_window, "reuse_window")
+    if reuse_window < ttl:
+        raise ValueError(f"reuse_window ({reuse_window} s) must be >= the code ttl ({ttl} s)")

@@ -1,0 +1,178 @@
+"""In-process state store: the embedded default and the reference for the contract tests.
+
+One lock guards one dict of ``key -> (expires_at, json)``. Expired entries are invisible at once
+and removed lazily: on access, and by a full sweep every ``sweep_every`` writes, so memory stays
+bounded by what is alive plus at most ``sweep_every`` writes' worth of expired entries. Only for
+a single process: several workers need :class:`idp.state.RedisStateStore`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+from idp.state import _keys
+
+__all__ = ["MemoryStateStore"]
+
+
+class MemoryStateStore:
+    """:class:`idp.protocol.ports.StateStore` in a dict, thread-safe under one lock.
+
+    ``clock`` returns seconds on a monotonic scale (injected by tests to move time).
+    """
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, sweep_every: int = 1024
+    ) -> None:
+        if sweep_every < 1:
+            raise ValueError(f"sweep_every must be >= 1, got {sweep_every!r}")
+        self._clock = clock
+        self._sweep_every = sweep_every
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, str]] = {}
+        self._writes = 0
+
+    # -- helpers; callers hold the lock ----------------------------------------------------------
+
+    def _live(self, key: str, now: float) -> tuple[float, str] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self._entries[key]
+            return None
+        return entry
+
+    def _set(self, key: str, value: str, ttl: int, now: float) -> None:
+        self._entries[key] = (now + ttl, value)
+        self._writes += 1
+        if self._writes % self._sweep_every == 0:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        expired = [key for key, (expires_at, _) in self._entries.items() if expires_at <= now]
+        for key in expired:
+            del self._entries[key]
+
+    def _put(self, key: str, value: str, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        with self._lock:
+            self._set(key, value, ttl, self._clock())
+
+    def _get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._live(key, self._clock())
+        return None if entry is None else entry[1]
+
+    def _delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    # -- login transactions ----------------------------------------------------------------------
+
+    def put_transaction(self, tx: LoginTransaction, ttl: int) -> None:
+        self._put(_keys.transaction_key(tx.tx_id), tx.to_json(), ttl)
+
+    def get_transaction(self, tx_id: str) -> LoginTransaction | None:
+        raw = self._get(_keys.transaction_key(tx_id))
+        return None if raw is None else LoginTransaction.from_json(raw)
+
+    def take_transaction(self, tx_id: str) -> LoginTransaction | None:
+        """Get and delete under the lock: of two tabs finishing one login, exactly one wins."""
+        key = _keys.transaction_key(tx_id)
+        with self._lock:
+            entry = self._live(key, self._clock())
+            if entry is not None:
+                del self._entries[key]
+        return None if entry is None else LoginTransaction.from_json(entry[1])
+
+    # -- authorization codes ---------------------------------------------------------------------
+
+    def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
+        """Keep the record under the code's SHA-256 and a reuse marker for ``reuse_window``."""
+        _keys.check_code_ttls(ttl, reuse_window)
+        digest = _keys.code_digest(code)
+        with self._lock:
+            now = self._clock()
+            self._set(_keys.code_key(digest), record.to_json(), ttl, now)
+            marker = _keys.MARKER_PENDING + record.grant_id
+            self._set(_keys.code_used_key(digest), marker, reuse_window, now)
+
+    def redeem_code(self, code: str) -> CodeRedemption:
+        """Single use, atomically under the lock (RFC 6749 §4.1.2: a code MUST NOT be used more
+        than once). A later attempt within the reuse window reports the grant id so the caller
+        can revoke what the first redemption issued (RFC 6749 §4.1.2; RFC 9700 §4.2.4)."""
+        digest = _keys.code_digest(code)
+        record_key, used_key = _keys.code_key(digest), _keys.code_used_key(digest)
+        with self._lock:
+            now = self._clock()
+            record = self._live(record_key, now)
+            marker = self._live(used_key, now)
+            if record is not None:
+                del self._entries[record_key]
+                if marker is not None:
+                    grant_id = marker[1].removeprefix(_keys.MARKER_PENDING)
+                    self._entries[used_key] = (marker[0], _keys.MARKER_REDEEMED + grant_id)
+        if record is not None:
+            return CodeRedemption(record=CodeRecord.from_json(record[1]))
+        if marker is not None and marker[1].startswith(_keys.MARKER_REDEEMED):
+            return CodeRedemption(reused_grant_id=marker[1].removeprefix(_keys.MARKER_REDEEMED))
+        return CodeRedemption()
+
+    # -- replay caches ---------------------------------------------------------------------------
+
+    def first_use(self, namespace: str, key: str, ttl: int) -> bool:
+        """SET NX: true for the first caller only, until ``ttl`` has passed."""
+        _keys.check_ttl(ttl)
+        full_key = _keys.seen_key(namespace, key)
+        with self._lock:
+            now = self._clock()
+            if self._live(full_key, now) is not None:
+                return False
+            self._set(full_key, "1", ttl, now)
+            return True
+
+    # -- grants ----------------------------------------------------------------------------------
+
+    def put_grant(self, grant: Grant, ttl: int) -> None:
+        self._put(_keys.grant_key(grant.grant_id), grant.to_json(), ttl)
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        with self._lock:
+            now = self._clock()
+            if self._live(_keys.grant_revoked_key(grant_id), now) is not None:
+                return None
+            entry = self._live(_keys.grant_key(grant_id), now)
+        return None if entry is None else Grant.from_json(entry[1])
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """Revoke the grant: tokens issued under it stop working (RFC 6749 §10.5). A marker
+        makes the revocation win even if it arrives before ``put_grant`` (RFC 9700 §4.2.4)."""
+        with self._lock:
+            now = self._clock()
+            self._set(_keys.grant_revoked_key(grant_id), "1", _keys.REVOKED_MARKER_TTL, now)
+            self._entries.pop(_keys.grant_key(grant_id), None)
+
+    # -- SSO sessions ----------------------------------------------------------------------------
+
+    def put_session(self, session: SsoSession, ttl: int) -> None:
+        self._put(_keys.session_key(session.sid), session.to_json(), ttl)
+
+    def get_session(self, sid: str) -> SsoSession | None:
+        raw = self._get(_keys.session_key(sid))
+        return None if raw is None else SsoSession.from_json(raw)
+
+    def delete_session(self, sid: str) -> None:
+        self._delete(_keys.session_key(sid))
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Nothing to release. Entries stay: an app's lifespan can run more than once in one
+        process (test clients), and the entries expire on their own."""

@@ -1,0 +1,151 @@
+"""Redis state store, shared by every worker on every host (ARCHITECTURE.md "Scale").
+
+Uses the synchronous redis-py client: the protocol core runs in Starlette's threadpool. Every
+key is written with ``EX`` so nothing outlives its purpose, and every single-use operation is one
+atomic server-side command (``GETDEL``, ``SET NX``, one Lua script), never "read then delete".
+Keys that one script touches share a Redis Cluster hash tag, so the store works on Cluster too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+
+from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+from idp.state import _keys
+
+__all__ = ["RedisStateStore"]
+
+# KEYS[1] = zorg:code:{sha}, KEYS[2] = zorg:codeused:{sha} (same slot through the hash tag).
+# Reply: {1, record} on first redemption, {2, grant_id} on reuse, {0} otherwise.
+_REDEEM_CODE_LUA = """
+local record = redis.call('GETDEL', KEYS[1])
+local marker = redis.call('GET', KEYS[2])
+if record then
+  if marker and string.sub(marker, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('SET', KEYS[2], ARGV[2] .. string.sub(marker, #ARGV[1] + 1), 'KEEPTTL')
+  end
+  return {1, record}
+end
+if marker and string.sub(marker, 1, #ARGV[2]) == ARGV[2] then
+  return {2, string.sub(marker, #ARGV[2] + 1)}
+end
+return {0}
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class RedisStateStore:
+    """:class:`idp.protocol.ports.StateStore` on Redis (standalone, Sentinel or Cluster).
+
+    The store owns ``client``: :meth:`close` closes its connection pool. Responses may be bytes
+    or str (``decode_responses`` either way).
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._redeem_script: Script = client.register_script(_REDEEM_CODE_LUA)
+
+    # -- login transactions ----------------------------------------------------------------------
+
+    def put_transaction(self, tx: LoginTransaction, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.transaction_key(tx.tx_id), tx.to_json(), ex=ttl)
+
+    def get_transaction(self, tx_id: str) -> LoginTransaction | None:
+        raw = self._client.get(_keys.transaction_key(tx_id))
+        return None if raw is None else LoginTransaction.from_json(raw)
+
+    def take_transaction(self, tx_id: str) -> LoginTransaction | None:
+        """``GETDEL``: of two tabs finishing one login, exactly one wins."""
+        raw = self._client.getdel(_keys.transaction_key(tx_id))
+        return None if raw is None else LoginTransaction.from_json(raw)
+
+    # -- authorization codes ---------------------------------------------------------------------
+
+    def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
+        """Record and reuse marker in one MULTI/EXEC, both with ``EX``, keyed by the SHA-256."""
+        _keys.check_code_ttls(ttl, reuse_window)
+        digest = _keys.code_digest(code)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(_keys.code_key(digest), record.to_json(), ex=ttl)
+            marker = _keys.MARKER_PENDING + record.grant_id
+            pipe.set(_keys.code_used_key(digest), marker, ex=reuse_window)
+            pipe.execute()
+
+    def redeem_code(self, code: str) -> CodeRedemption:
+        """Single use in one Lua script, atomic on the server (RFC 6749 §4.1.2: a code MUST NOT
+        be used more than once). A later attempt within the reuse window reports the grant id so
+        the caller can revoke what the first redemption issued (RFC 6749 §4.1.2; RFC 9700
+        §4.2.4)."""
+        digest = _keys.code_digest(code)
+        reply: Any = self._redeem_script(
+            keys=[_keys.code_key(digest), _keys.code_used_key(digest)],
+            args=[_keys.MARKER_PENDING, _keys.MARKER_REDEEMED],
+        )
+        if not isinstance(reply, list) or not reply:
+            raise redis.ResponseError(f"unexpected reply from the redeem script: {reply!r}")
+        outcome: int = reply[0]
+        if outcome == 1:
+            return CodeRedemption(record=CodeRecord.from_json(reply[1]))
+        if outcome == 2:
+            return CodeRedemption(reused_grant_id=_text(reply[1]))
+        return CodeRedemption()
+
+    # -- replay caches ---------------------------------------------------------------------------
+
+    def first_use(self, namespace: str, key: str, ttl: int) -> bool:
+        """``SET key 1 NX EX ttl``: true for the first caller only, until ``ttl`` has passed."""
+        _keys.check_ttl(ttl)
+        return bool(self._client.set(_keys.seen_key(namespace, key), "1", nx=True, ex=ttl))
+
+    # -- grants ----------------------------------------------------------------------------------
+
+    def put_grant(self, grant: Grant, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.grant_key(grant.grant_id), grant.to_json(), ex=ttl)
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        raw, revoked = self._client.mget(
+            [_keys.grant_key(grant_id), _keys.grant_revoked_key(grant_id)]
+        )
+        return None if raw is None or revoked is not None else Grant.from_json(raw)
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """Revoke the grant: tokens issued under it stop working (RFC 6749 §10.5). A marker
+        makes the revocation win even if it arrives before ``put_grant`` (RFC 9700 §4.2.4)."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(_keys.grant_revoked_key(grant_id), "1", ex=_keys.REVOKED_MARKER_TTL)
+        pipe.delete(_keys.grant_key(grant_id))
+        pipe.execute()
+
+    # -- SSO sessions ----------------------------------------------------------------------------
+
+    def put_session(self, session: SsoSession, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.session_key(session.sid), session.to_json(), ex=ttl)
+
+    def get_session(self, sid: str) -> SsoSession | None:
+        raw = self._client.get(_keys.session_key(sid))
+        return None if raw is None else SsoSession.from_json(raw)
+
+    def delete_session(self, sid: str) -> None:
+        self._client.delete(_keys.session_key(sid))
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """False, not an exception, when Redis cannot be reached (readiness probe)."""
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self._client.close()
+        self._client.connection_pool.disconnect()

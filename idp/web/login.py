@@ -1,0 +1,319 @@
+"""The browser journey: authorization request → login method → organisation choice → code.
+
+Every step is a plain HTML form that works without JavaScript (INTERFACES.md "Browser steps").
+The protocol decisions live in ``idp.protocol``; this module turns them into pages and redirects.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.audit import get_logger
+from idp.authn.base import FormStep, LoginContext, LoginMethod, LoginOutcome
+from idp.errors import LoginFailed
+from idp.protocol.authorization import validate_authorization_request
+from idp.protocol.errors import AuthorizationError, OAuthError
+from idp.protocol.models import AuthorizationRequest, LoginTransaction
+from idp.protocol.ports import DeclarationView
+from idp.protocol.redirect import with_query
+from idp.protocol.tokens import new_id
+from idp.web import browser
+from idp.web.common import (
+    BadInput,
+    error_page,
+    form_pairs,
+    query_pairs,
+    render,
+    see_other,
+    services,
+)
+from idp.web.services import Services
+
+log = get_logger("idp.login")
+
+EXPIRED_TEXT = (
+    "This login has expired or was started in another browser. "
+    "Go back to the application and start again."
+)
+
+
+# ---- /authorize ----------------------------------------------------------------------------
+
+
+async def authorize(request: Request) -> Response:
+    svc = services(request)
+    try:
+        pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
+    except BadInput as exc:
+        return error_page(request, "Invalid request", exc.description)
+    try:
+        auth_request, client = await run_in_threadpool(
+            validate_authorization_request, pairs, svc.clients
+        )
+    except AuthorizationError as exc:
+        log.info("authorize_rejected", error=exc.oauth.error, detail=exc.log_detail)
+        if exc.redirect_uri is None:
+            return error_page(request, "This login request cannot be handled", exc.description)
+        params = exc.oauth.redirect_params(exc.state, svc.config.issuer)
+        return see_other(with_query(exc.redirect_uri, params))
+    if "none" in auth_request.prompt:
+        # No OP session yet: OIDC Core §3.1.2.6.
+        return _redirect_error(svc, auth_request, "login_required", "The user must log in")
+
+    binding = browser.binding_value(request, svc.settings) or browser.new_binding()
+    tx = LoginTransaction(
+        tx_id=new_id(),
+        request=auth_request.to_json(),
+        browser_binding=browser.binding_hash(binding),
+        created_at=int(time.time()),
+    )
+    await run_in_threadpool(svc.state.put_transaction, tx, svc.settings.login_transaction_ttl)
+    response = see_other(f"/login/{tx.tx_id}")
+    browser.set_binding_cookie(response, svc.settings, binding)
+    log.info("authorize_accepted", client_id=client.client_id, tx=tx.tx_id[:8])
+    return response
+
+
+def _redirect_error(
+    svc: Services, auth_request: AuthorizationRequest, error: str, description: str
+) -> Response:
+    params = OAuthError(error, description).redirect_params(auth_request.state, svc.config.issuer)
+    return see_other(with_query(auth_request.redirect_uri, params))
+
+
+# ---- transaction helpers -------------------------------------------------------------------
+
+
+async def _load_tx(request: Request) -> tuple[LoginTransaction, str] | None:
+    """The transaction of this URL, only for the browser that started it."""
+    svc = services(request)
+    tx_id = request.path_params["tx_id"]
+    binding = browser.binding_value(request, svc.settings)
+    if binding is None or len(tx_id) > 100:
+        return None
+    tx = await run_in_threadpool(svc.state.get_transaction, tx_id)
+    if tx is None or tx.browser_binding != browser.binding_hash(binding):
+        return None
+    return tx, binding
+
+
+async def _check_post(
+    request: Request, tx: LoginTransaction, binding: str
+) -> dict[str, str] | None:
+    svc = services(request)
+    try:
+        pairs = await form_pairs(request)
+    except BadInput:
+        return None
+    form = dict(pairs)
+    if not browser.origin_ok(request, svc.config.issuer):
+        return None
+    if not browser.csrf_ok(svc.cookie_secret, tx.tx_id, binding, form.get("csrf_token")):
+        return None
+    return form
+
+
+def _forbidden(request: Request) -> Response:
+    return error_page(
+        request,
+        "Request refused",
+        "The form could not be verified. Go back to the application and start again.",
+        status_code=403,
+    )
+
+
+def _base_context(svc: Services, tx: LoginTransaction, binding: str) -> dict[str, object]:
+    auth_request = tx.authorization_request()
+    client = svc.clients.get_client(auth_request.client_id)
+    return {
+        "tx_id": tx.tx_id,
+        "csrf_token": browser.csrf_token(svc.cookie_secret, tx.tx_id, binding),
+        "client_name": client.name if client else auth_request.client_id,
+    }
+
+
+async def _cancel(svc: Services, tx: LoginTransaction) -> Response:
+    """The user declined: RFC 6749 §4.1.2.1 ``access_denied``."""
+    taken = await run_in_threadpool(svc.state.take_transaction, tx.tx_id)
+    auth_request = (taken or tx).authorization_request()
+    return _redirect_error(svc, auth_request, "access_denied", "The user cancelled the login")
+
+
+# ---- /login/{tx_id}: choose a method -------------------------------------------------------
+
+
+async def choose_method(request: Request) -> Response:
+    svc = services(request)
+    loaded = await _load_tx(request)
+    if loaded is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    tx, binding = loaded
+    methods = list(svc.login_methods.values())
+    if request.method == "POST":
+        form = await _check_post(request, tx, binding)
+        if form is None:
+            return _forbidden(request)
+        if form.get("action") == "cancel":
+            return await _cancel(svc, tx)
+        chosen = form.get("method", "")
+        if chosen in svc.login_methods:
+            return see_other(f"/login/{tx.tx_id}/{chosen}")
+    elif len(methods) == 1:
+        return see_other(f"/login/{tx.tx_id}/{methods[0].name}")
+    context = await run_in_threadpool(_base_context, svc, tx, binding)
+    context["methods"] = [{"name": m.name, "label": m.label} for m in methods]
+    target = tx.authorization_request().redirect_uri
+    return render(request, "choose_method.html", context, form_target=target)
+
+
+# ---- /login/{tx_id}/{method}: the method's own step ----------------------------------------
+
+
+async def login_step(request: Request) -> Response:
+    svc = services(request)
+    loaded = await _load_tx(request)
+    if loaded is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    tx, binding = loaded
+    method = svc.login_methods.get(request.path_params["method"])
+    if method is None:
+        return error_page(request, "Unknown login method", "Choose a login method.", 404)
+    auth_request = tx.authorization_request()
+    context = await run_in_threadpool(_base_context, svc, tx, binding)
+    login_context = LoginContext(
+        tx_id=tx.tx_id, client_name=str(context["client_name"]), login_hint=auth_request.login_hint
+    )
+    if request.method == "GET":
+        step = method.begin(login_context)
+        if not isinstance(step, FormStep):
+            return see_other(step.url)
+        return render(
+            request,
+            step.template,
+            {**context, **step.context, "method": method.name},
+            form_target=auth_request.redirect_uri,
+        )
+
+    form = await _check_post(request, tx, binding)
+    if form is None:
+        return _forbidden(request)
+    if form.get("action") == "cancel":
+        return await _cancel(svc, tx)
+    try:
+        outcome = await run_in_threadpool(method.complete, login_context, form)
+    except LoginFailed as exc:
+        svc.metrics.logins.labels(method.name, "failed").inc()
+        log.info("login_failed", method=method.name, tx=tx.tx_id[:8])
+        return render(
+            request,
+            "login_dev.html",
+            {**context, "dezi_nummer": "", "error": exc.description, "method": method.name},
+            status_code=400,
+            form_target=auth_request.redirect_uri,
+        )
+    svc.metrics.logins.labels(method.name, "ok").inc()
+    return await _after_login(request, svc, tx, binding, method, outcome)
+
+
+async def _after_login(
+    request: Request,
+    svc: Services,
+    tx: LoginTransaction,
+    binding: str,
+    method: LoginMethod,
+    outcome: LoginOutcome,
+) -> Response:
+    auth_request = tx.authorization_request()
+    client = await run_in_threadpool(svc.clients.get_client, auth_request.client_id)
+    organisations = client.organisations if client else ()
+    now = datetime.now(UTC)
+    declarations = await run_in_threadpool(
+        svc.register.usable_declarations, outcome.dezi_nummer, organisations, now
+    )
+    log.info("login_ok", method=method.name, dezi_nummer=outcome.dezi_nummer, n=len(declarations))
+    if not declarations:
+        context = await run_in_threadpool(_base_context, svc, tx, binding)
+        return render(
+            request,
+            "no_declaration.html",
+            context,
+            status_code=403,
+            form_target=auth_request.redirect_uri,
+        )
+    updated = LoginTransaction(
+        tx_id=tx.tx_id,
+        request=tx.request,
+        browser_binding=tx.browser_binding,
+        created_at=tx.created_at,
+        dezi_nummer=outcome.dezi_nummer,
+        acr=outcome.acr,
+        auth_time=int(time.time()),
+        login_method=method.name,
+        declaration_ids=tuple(d.declaration_id for d in declarations),
+    )
+    if len(declarations) == 1:
+        return await _finish(request, svc, updated, declarations[0].declaration_id)
+    await run_in_threadpool(svc.state.put_transaction, updated, svc.settings.login_transaction_ttl)
+    return see_other(f"/select/{tx.tx_id}")
+
+
+# ---- /select/{tx_id}: organisation and role ------------------------------------------------
+
+
+async def select_declaration(request: Request) -> Response:
+    svc = services(request)
+    loaded = await _load_tx(request)
+    if loaded is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    tx, binding = loaded
+    if tx.dezi_nummer is None:
+        return see_other(f"/login/{tx.tx_id}")
+    auth_request = tx.authorization_request()
+    if request.method == "POST":
+        form = await _check_post(request, tx, binding)
+        if form is None:
+            return _forbidden(request)
+        if form.get("action") == "cancel":
+            return await _cancel(svc, tx)
+        chosen = form.get("declaration_id", "")
+        if chosen in tx.declaration_ids:
+            return await _finish(request, svc, tx, chosen)
+    declarations = await run_in_threadpool(_usable_subset, svc, tx)
+    context = await run_in_threadpool(_base_context, svc, tx, binding)
+    context["declarations"] = declarations
+    return render(request, "select.html", context, form_target=auth_request.redirect_uri)
+
+
+def _usable_subset(svc: Services, tx: LoginTransaction) -> list[DeclarationView]:
+    now = datetime.now(UTC)
+    found = (svc.register.usable_declaration(d, now) for d in tx.declaration_ids)
+    return [d for d in found if d is not None]
+
+
+async def _finish(
+    request: Request, svc: Services, tx: LoginTransaction, declaration_id: str
+) -> Response:
+    """Issue the code. Taking the transaction is atomic, so a double submit issues one code."""
+    taken = await run_in_threadpool(svc.state.take_transaction, tx.tx_id)
+    if taken is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    declaration = await run_in_threadpool(
+        svc.register.usable_declaration, declaration_id, datetime.now(UTC)
+    )
+    if declaration is None or tx.dezi_nummer is None or tx.acr is None or tx.auth_time is None:
+        return error_page(request, "Declaration not usable", "This declaration cannot be used.")
+    location = await run_in_threadpool(
+        lambda: svc.code_grant.issue_code(
+            tx.authorization_request(),
+            dezi_nummer=tx.dezi_nummer or "",
+            declaration_id=declaration_id,
+            acr=tx.acr or "",
+            auth_time=tx.auth_time or 0,
+        )
+    )
+    return see_other(location)

@@ -1,0 +1,31 @@
+"""What the web adapter works with, built once by ``idp.app.create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import Environment
+
+from idp.authn.base import LoginMethod
+from idp.protocol.authorization_code import AuthorizationCodeGrant
+from idp.protocol.config import ProviderConfig
+from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.userinfo import UserInfoEndpoint
+from idp.settings import Settings
+from idp.web.metrics import Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    config: ProviderConfig
+    state: StateStore
+    clients: ClientStore
+    register: Register
+    signer: Signer
+    code_grant: AuthorizationCodeGrant
+    userinfo: UserInfoEndpoint
+    login_methods: dict[str, LoginMethod]
+    templates: Environment
+    cookie_secret: bytes
+    metrics: Metrics

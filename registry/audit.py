@@ -1,0 +1,166 @@
+"""The register's append-only, hash-chained audit log.
+
+Each record carries the NEN 7513 fields of security-checklist.md §4 (time, actor, on whose
+behalf, action, object, access point, outcome) and is written in the SAME transaction as the
+change it records, so both commit or neither does (§3.2). Records form a SHA-256 chain: each
+``hash`` covers the canonical JSON of the record including ``prev_hash`` and ``seq``, so an
+altered, inserted or deleted row breaks the chain at a point ``verify`` names (§3.5, test L2).
+Removing the newest rows is only visible against a copy of the head kept elsewhere
+(``head``), which is why records are shipped off the box.
+
+Appends are serial: SQLite write transactions are (``registry.db``), and on PostgreSQL the
+writer takes a transaction-scoped advisory lock before it reads the last hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from registry.models import AuditRecord, utcnow
+
+__all__ = ["GENESIS_HASH", "REDACTED_KEYS", "append", "head", "record_hash", "verify"]
+
+GENESIS_HASH = "0" * 64
+_APPEND_LOCK_KEY = 0x61756474  # "audt"; any constant shared by all writers
+
+# Never in an audit record in clear (security-checklist.md L3; DECISIONS.md #12).
+REDACTED_KEYS = frozenset(
+    {
+        "access_token",
+        "bsn",
+        "client_assertion",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "id_token",
+        "password",
+        "refresh_token",
+        "secret",
+        "token",
+    }
+)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            str(k): "[redacted]" if str(k).lower() in REDACTED_KEYS else _redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _canonical_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """Redacted, and exactly what the JSON column gives back (tuples become lists; NaN is
+    refused), so the hash computed now matches the one recomputed after a reload."""
+    result: dict[str, Any] = json.loads(json.dumps(_redact(detail or {}), allow_nan=False))
+    return result
+
+
+def record_hash(record: AuditRecord) -> str:
+    """SHA-256 (hex) over the canonical JSON of every field but ``hash``."""
+    body = {
+        "seq": record.seq,
+        "at": record.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": record.actor,
+        "on_behalf_of": record.on_behalf_of,
+        "action": record.action,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "source": record.source,
+        "outcome": record.outcome,
+        "detail": record.detail,
+        "prev_hash": record.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _last(session: Session) -> AuditRecord | None:
+    return session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    outcome: str,
+    on_behalf_of: str | None = None,
+    source: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Add the next chained record to ``session``'s transaction and flush it.
+
+    Call it last in a service function, after the change itself, so that the append lock is
+    held for as short a time as possible and never while waiting on another lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
+        )
+    last = _last(session)
+    record = AuditRecord(
+        seq=1 if last is None or last.seq is None else last.seq + 1,
+        at=utcnow(),
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        source=source,
+        outcome=outcome,
+        detail=_canonical_detail(detail),
+        prev_hash=GENESIS_HASH if last is None else last.hash,
+        hash="",
+    )
+    record.hash = record_hash(record)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def verify(session: Session, *, batch: int = 1000) -> int | None:
+    """The ``seq`` of the first record whose link is broken, or ``None`` when the chain holds.
+
+    A record is broken when its ``seq`` is not the previous one plus 1, its ``prev_hash`` is
+    not the previous record's ``hash``, or its ``hash`` does not match its content.
+    """
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    after = 0
+    while True:
+        rows = session.exec(
+            select(AuditRecord)
+            .where(col(AuditRecord.seq) > after)
+            .order_by(col(AuditRecord.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return None
+        for record in rows:
+            seq = record.seq if record.seq is not None else -1
+            if seq != expected_seq or record.prev_hash != prev_hash:
+                return seq
+            if record_hash(record) != record.hash:
+                return seq
+            expected_seq, prev_hash, after = seq + 1, record.hash, seq
+            session.expunge(record)
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """``(seq, hash)`` of the newest record, to anchor outside the database."""
+    last = _last(session)
+    if last is None or last.seq is None:
+        return None
+    return last.seq, last.hash

@@ -1,0 +1,225 @@
+"""The register's read side for the login path: ``SqlRegister``.
+
+Satisfies the IdP's ``ClientStore`` and ``Register`` Protocols (``idp/protocol/ports.py``)
+structurally. Every call opens a short read-only session and reads the database: no cache, so
+a revocation is effective on the next call (DECISIONS.md #11). Malformed identifiers read as
+"not there" rather than raising, because they arrive from login forms.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import Select
+
+from registry.db import read_session
+from registry.errors import InvalidIdentifier
+from registry.identifiers import DeziNummer, Ura
+from registry.models import (
+    AdminGrant,
+    Declaration,
+    IdentityBinding,
+    Organisation,
+    Professional,
+    RelyingParty,
+    RelyingPartyOrganisation,
+)
+from registry.records import (
+    ClientRecord,
+    DeclarationRecord,
+    OrganisationRecord,
+    ProfessionalRecord,
+    client_record,
+    declaration_record,
+    organisation_record,
+    professional_record,
+)
+
+__all__ = ["SqlRegister", "display_sort_key"]
+
+
+def display_sort_key(name: str) -> str:
+    """Case- and accent-insensitive key, the same on every database (security-checklist.md
+    UN10: a display choice): "Één" sorts with "E", not after "Z" as raw code points would."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _valid_dezi(value: str) -> str | None:
+    try:
+        return DeziNummer(value).value
+    except InvalidIdentifier:
+        return None
+
+
+def _require_aware(at: datetime) -> None:
+    if at.utcoffset() is None:
+        raise ValueError("'at' must be an aware datetime")
+
+
+class SqlRegister:
+    """``ClientStore`` and ``Register`` on the register database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> ClientRecord | None:
+        """The client, active or not (the caller refuses inactive ones)."""
+        with read_session(self._engine) as session:
+            row = session.exec(
+                select(RelyingParty).where(RelyingParty.client_id == client_id)
+            ).first()
+            if row is None:
+                return None
+            return client_record(row, _client_organisations(session, row.id))
+
+    # -- professionals and declarations ------------------------------------------------------------
+
+    def find_professional(self, dezi_nummer: str) -> ProfessionalRecord | None:
+        number = _valid_dezi(dezi_nummer)
+        if number is None:
+            return None
+        with read_session(self._engine) as session:
+            row = session.exec(
+                select(Professional).where(Professional.dezi_nummer == number)
+            ).first()
+            return None if row is None else professional_record(row)
+
+    def find_organisation(self, ura: str) -> OrganisationRecord | None:
+        try:
+            checked = Ura(ura).value
+        except InvalidIdentifier:
+            return None
+        with read_session(self._engine) as session:
+            row = session.exec(select(Organisation).where(Organisation.ura == checked)).first()
+            return None if row is None else organisation_record(row)
+
+    def usable_declarations(
+        self, dezi_nummer: str, organisations: Sequence[str], at: datetime
+    ) -> list[DeclarationRecord]:
+        """Active declarations valid at ``at`` (``valid_from <= at < valid_until``) of active
+        organisations, limited to ``organisations`` (URAs) when it is not empty; ordered by
+        organisation name (``display_sort_key``), then role code."""
+        _require_aware(at)
+        number = _valid_dezi(dezi_nummer)
+        if number is None:
+            return []
+        statement = _usable(at).where(Professional.dezi_nummer == number)
+        if organisations:
+            statement = statement.where(col(Organisation.ura).in_(list(organisations)))
+        with read_session(self._engine) as session:
+            found = [r for r in map(_record, session.exec(statement).all()) if r is not None]
+        return sorted(
+            found, key=lambda r: (display_sort_key(r.abonnee_naam), r.abonnee_naam, r.rol_code)
+        )
+
+    def usable_declaration(self, declaration_id: str, at: datetime) -> DeclarationRecord | None:
+        """The declaration if it is usable at ``at`` (same rules as ``usable_declarations``)."""
+        _require_aware(at)
+        statement = _usable(at).where(Declaration.id == declaration_id)
+        with read_session(self._engine) as session:
+            row = session.exec(statement).first()
+            return None if row is None else _record(row)
+
+    def professional_for_binding(self, method: str, subject_hash: str) -> ProfessionalRecord | None:
+        """The professional a login subject (``IdentityBinding``) is bound to."""
+        statement = (
+            select(Professional)
+            .join(IdentityBinding, col(IdentityBinding.professional_id) == col(Professional.id))
+            .where(IdentityBinding.method == method, IdentityBinding.subject_hash == subject_hash)
+        )
+        with read_session(self._engine) as session:
+            row = session.exec(statement).first()
+            return None if row is None else professional_record(row)
+
+    # -- administrators ------------------------------------------------------------------------
+
+    def is_registry_admin(self, dezi_nummer: str) -> bool:
+        number = _valid_dezi(dezi_nummer)
+        if number is None:
+            return False
+        statement = (
+            select(AdminGrant.id)
+            .join(Professional, col(Professional.id) == col(AdminGrant.professional_id))
+            .where(
+                Professional.dezi_nummer == number,
+                AdminGrant.role == "registry_admin",
+                col(AdminGrant.revoked_at).is_(None),
+            )
+        )
+        with read_session(self._engine) as session:
+            return session.exec(statement).first() is not None
+
+    def admin_organisations(self, dezi_nummer: str) -> list[str]:
+        """URAs of the organisations whose staff this professional administers, sorted."""
+        number = _valid_dezi(dezi_nummer)
+        if number is None:
+            return []
+        statement = (
+            select(Organisation.ura)
+            .join(AdminGrant, col(AdminGrant.organisation_id) == col(Organisation.id))
+            .join(Professional, col(Professional.id) == col(AdminGrant.professional_id))
+            .where(
+                Professional.dezi_nummer == number,
+                AdminGrant.role == "org_admin",
+                col(AdminGrant.revoked_at).is_(None),
+            )
+            .distinct()
+        )
+        with read_session(self._engine) as session:
+            return sorted(session.exec(statement).all())
+
+    # -- health --------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """``SELECT 1``; False when the database cannot be reached."""
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except (sa.exc.SQLAlchemyError, OSError):
+            return False
+        return True
+
+
+def _usable(at: datetime) -> Select[Declaration, Professional, Organisation]:
+    return (
+        select(Declaration, Professional, Organisation)
+        .join(Professional, col(Professional.id) == col(Declaration.professional_id))
+        .join(Organisation, col(Organisation.id) == col(Declaration.organisation_id))
+        .where(
+            Declaration.status == "active",
+            Organisation.status == "active",
+            col(Declaration.valid_from) <= at,
+            or_(col(Declaration.valid_until).is_(None), col(Declaration.valid_until) > at),
+        )
+    )
+
+
+def _record(row: tuple[Declaration, Professional, Organisation]) -> DeclarationRecord | None:
+    # A role dropped from the code list makes its declarations unusable, not the login path.
+    try:
+        return declaration_record(*row)
+    except InvalidIdentifier:
+        return None
+
+
+def _client_organisations(session: Session, relying_party_id: str) -> tuple[str, ...]:
+    statement = (
+        select(Organisation.ura)
+        .join(
+            RelyingPartyOrganisation,
+            col(RelyingPartyOrganisation.organisation_id) == col(Organisation.id),
+        )
+        .where(
+            RelyingPartyOrganisation.relying_party_id == relying_party_id,
+            col(RelyingPartyOrganisation.removed_at).is_(None),
+        )
+    )
+    return tuple(sorted(session.exec(statement).all()))
