@@ -79,7 +79,13 @@ def _redact_processor(
 
 def configure_logging(level: str = "info") -> None:
     """JSON lines on stderr, with redaction as the last processor before rendering."""
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
+    root = logging.getLogger()
+    if not any(getattr(h, "_zorg", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._zorg = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -89,7 +95,8 @@ def configure_logging(level: str = "info") -> None:
             structlog.processors.JSONRenderer(ensure_ascii=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Through stdlib logging, so uvicorn's and our lines share one stream and handlers.
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
 

@@ -9,7 +9,9 @@ Removing the newest rows is only visible against a copy of the head kept elsewhe
 (``head``), which is why records are shipped off the box.
 
 Appends are serial: SQLite write transactions are (``registry.db``), and on PostgreSQL the
-writer takes a transaction-scoped advisory lock before it reads the last hash.
+writer takes a transaction-scoped advisory lock before it reads the last hash. That read sees the
+previous writer's commit under READ COMMITTED, PostgreSQL's default isolation; under a stricter
+level a lost race shows up as a ``Conflict`` on ``seq``, never as a forked chain.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def register_client(
     profile: str = "nlgov",
     backchannel_logout_uri: str | None = None,
     post_logout_redirect_uris: Sequence[str] = (),
-    id_token_signed_response_alg: str = "PS256",  # noqa: S107 (an algorithm name)
+    id_token_signed_response_alg: str = "PS256",
     userinfo_signed_response_alg: str | None = None,
     *,
     actor: str,

@@ -32,6 +32,7 @@ __all__ = [
     "create_engine",
     "organisation_by_ura",
     "professional_by_dezi",
+    "read_only",
     "read_session",
     "session_scope",
     "transaction",
@@ -140,10 +141,16 @@ def transaction(engine: Engine) -> Iterator[Session]:
         ) from exc
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine for reading only: on SQLite its transactions start with a plain BEGIN,
+    so readers never wait for the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A short read-only session (on SQLite it does not take the write lock)."""
-    session = Session(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
+    session = Session(read_only(engine), expire_on_commit=False)
     try:
         yield session
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import Select
 
-from registry.db import read_session
+from registry.db import read_only, read_session
 from registry.errors import InvalidIdentifier
 from registry.identifiers import DeziNummer, Ura
 from registry.models import (
@@ -181,7 +181,7 @@ class SqlRegister:
     def ping(self) -> bool:
         """``SELECT 1``; False when the database cannot be reached."""
         try:
-            with self._engine.connect() as connection:
+            with read_only(self._engine).connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
         except (sa.exc.SQLAlchemyError, OSError):
             return False

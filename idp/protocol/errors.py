@@ -7,10 +7,12 @@ is what the client sees (ASCII, RFC 6749 §5.2 charset); ``log_detail`` only goe
 
 from __future__ import annotations
 
-from typing import Any
+from authlib.oauth2.base import invalid_error_characters as _authlib_invalid_chars
 
-from authlib.oauth2.rfc6749 import errors as _rfc6749
-from authlib.oidc.core import errors as _oidc
+
+def _invalid_error_characters(text: str) -> list[str]:
+    found: list[str] = _authlib_invalid_chars(text)
+    return found
 
 _STATUS: dict[str, int] = {
     "invalid_client": 401,
@@ -20,20 +22,24 @@ _STATUS: dict[str, int] = {
     "temporarily_unavailable": 503,
 }
 
-_AUTHLIB: dict[str, Any] = {
-    "invalid_request": _rfc6749.InvalidRequestError,
-    "invalid_client": _rfc6749.InvalidClientError,
-    "invalid_grant": _rfc6749.InvalidGrantError,
-    "unauthorized_client": _rfc6749.UnauthorizedClientError,
-    "unsupported_grant_type": _rfc6749.UnsupportedGrantTypeError,
-    "unsupported_response_type": _rfc6749.UnsupportedResponseTypeError,
-    "invalid_scope": _rfc6749.InvalidScopeError,
-    "access_denied": _rfc6749.AccessDeniedError,
-    "login_required": _oidc.LoginRequiredError,
-    "interaction_required": _oidc.InteractionRequiredError,
-    "consent_required": _oidc.ConsentRequiredError,
-    "request_not_supported": _oidc.RequestNotSupportedError,
-    "request_uri_not_supported": _oidc.RequestURINotSupportedError,
+# The error codes this product sends, with the spec that defines each.
+KNOWN_ERRORS: dict[str, str] = {
+    "invalid_request": "RFC 6749 §4.1.2.1, §5.2",
+    "invalid_client": "RFC 6749 §5.2",
+    "invalid_grant": "RFC 6749 §5.2",
+    "unauthorized_client": "RFC 6749 §4.1.2.1, §5.2",
+    "unsupported_grant_type": "RFC 6749 §5.2",
+    "unsupported_response_type": "RFC 6749 §4.1.2.1",
+    "invalid_scope": "RFC 6749 §4.1.2.1, §5.2",
+    "access_denied": "RFC 6749 §4.1.2.1",
+    "invalid_token": "RFC 6750 §3.1",
+    "login_required": "OIDC Core §3.1.2.6",
+    "interaction_required": "OIDC Core §3.1.2.6",
+    "consent_required": "OIDC Core §3.1.2.6",
+    "request_not_supported": "OIDC Core §3.1.2.6",
+    "request_uri_not_supported": "OIDC Core §3.1.2.6",
+    "server_error": "RFC 6749 §4.1.2.1",
+    "temporarily_unavailable": "RFC 6749 §4.1.2.1",
 }
 
 
@@ -60,10 +66,12 @@ class OAuthError(IdpError):
         super().__init__(description, log_detail=log_detail)
         self.error = error
         self.status_code = status_code or _STATUS.get(error, 400)
-        # Validates the description charset (RFC 6749 §5.2) through authlib's own check.
-        cls = _AUTHLIB.get(error)
-        if cls is not None:
-            cls(description=description)
+        if error not in KNOWN_ERRORS:
+            raise ValueError(f"unknown OAuth error code {error!r}")
+        # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E; authlib's
+        # own check keeps us from sending anything else.
+        if bad := _invalid_error_characters(description):
+            raise ValueError(f"error_description has forbidden characters: {bad}")
 
     def body(self) -> dict[str, str]:
         """The JSON body of RFC 6749 §5.2."""

@@ -39,10 +39,11 @@ async def jwks_endpoint(request: Request) -> Response:
 
 
 def _oauth_error(exc: OAuthError) -> JSONResponse:
-    headers = dict(NO_STORE)
-    if exc.status_code == 401:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+    # No WWW-Authenticate here: RFC 6749 §5.2 ties that header to an HTTP authentication scheme
+    # the client used, and no client authenticates with one at this endpoint. A ``Bearer``
+    # challenge (RFC 6750, resource servers) made openid-client v6 report a challenge error
+    # instead of the ``invalid_client`` body (tests/interop/test_openid_client.py).
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=dict(NO_STORE))
 
 
 async def token_endpoint(request: Request) -> Response:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, col, select
 
 from registry import service
+from registry.db import read_session
+from registry.models import AuditRecord
 from registry.records import OrganisationRecord, ProfessionalRecord
 
 ACTOR = "test:admin"
@@ -27,3 +30,14 @@ def make_professional(
     return service.enrol_professional(
         engine, "J.", None, achternaam, big_nummer, dezi_nummer, actor=ACTOR
     )
+
+
+def count(engine: Engine, model: type[SQLModel]) -> int:
+    with read_session(engine) as session:
+        return len(session.exec(select(model)).all())
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    with read_session(engine) as session:
+        rows = session.exec(select(AuditRecord).order_by(col(AuditRecord.seq))).all()
+        return [row.action for row in rows]

@@ -93,3 +93,12 @@ def test_postgresql_urls_use_psycopg() -> None:
         db.create_engine("postgresql+pg8000://nobody@127.0.0.1:1/none")
     with pytest.raises(ValueError, match="unsupported"):
         db.create_engine("mysql://nobody@127.0.0.1:1/none")
+
+
+def test_alembic_check_on_a_url(engine: Engine) -> None:
+    """``alembic check`` through env.py's own-engine path: no new upgrade operations."""
+    from alembic import command
+
+    url = engine.url.render_as_string(hide_password=False)
+    command.upgrade(db.alembic_config(url=url), "head")
+    command.check(db.alembic_config(url=url))
