@@ -133,6 +133,7 @@ def routes() -> list[BaseRoute]:
         Route(AUTHORIZE_PATH, login.authorize, methods=["GET", "POST"]),
         Route("/login/{tx_id}", login.choose_method, methods=["GET", "POST"]),
         Route("/login/{tx_id}/{method}", login.login_step, methods=["GET", "POST"]),
+        Route("/login/{tx_id}/{method}/return", login.login_return),
         Route("/select/{tx_id}", login.select_declaration, methods=["GET", "POST"]),
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),

@@ -35,6 +35,9 @@ class LoginOutcome:
     dezi_nummer: str
     acr: str
     method: str
+    # (URA, rol_code) pairs the login is limited to, e.g. the organisation and role printed on a
+    # UZI card (the card's role and URA must agree with the register). Empty: no limit.
+    restrict_to: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,12 @@ class LoginMethod(Protocol):
     def begin(self, context: LoginContext) -> LoginStep: ...
 
     def complete(self, context: LoginContext, form: Mapping[str, str]) -> LoginOutcome:
-        """Finish the login or raise ``LoginFailed`` with a text safe to show."""
+        """Finish the login or raise ``LoginFailed`` with a text safe to show.
+
+        Called with the form of ``POST /login/{tx}/{method}`` (form methods), or with the query
+        of ``GET /login/{tx}/{method}/return`` (methods that redirected to an external means and
+        come back with a top-level GET, so the browser-binding cookie is present).
+        """
         ...
 
 

@@ -14,6 +14,7 @@ def _invalid_error_characters(text: str) -> list[str]:
     found: list[str] = _authlib_invalid_chars(text)
     return found
 
+
 _STATUS: dict[str, int] = {
     "invalid_client": 401,
     "invalid_token": 401,

@@ -232,9 +232,14 @@ async def _after_login(
     client = await run_in_threadpool(svc.clients.get_client, auth_request.client_id)
     organisations = client.organisations if client else ()
     now = datetime.now(UTC)
-    declarations = await run_in_threadpool(
-        svc.register.usable_declarations, outcome.dezi_nummer, organisations, now
+    declarations = list(
+        await run_in_threadpool(
+            svc.register.usable_declarations, outcome.dezi_nummer, organisations, now
+        )
     )
+    if outcome.restrict_to:
+        allowed = set(outcome.restrict_to)
+        declarations = [d for d in declarations if (d.abonnee_nummer, d.rol_code) in allowed]
     log.info("login_ok", method=method.name, dezi_nummer=outcome.dezi_nummer, n=len(declarations))
     if not declarations:
         context = await run_in_threadpool(_base_context, svc, tx, binding)
@@ -260,6 +265,33 @@ async def _after_login(
         return await _finish(request, svc, updated, declarations[0].declaration_id)
     await run_in_threadpool(svc.state.put_transaction, updated, svc.settings.login_transaction_ttl)
     return see_other(f"/select/{tx.tx_id}")
+
+
+async def login_return(request: Request) -> Response:
+    """``GET /login/{tx}/{method}/return``: an external means sends the browser back here."""
+    svc = services(request)
+    loaded = await _load_tx(request)
+    if loaded is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    tx, binding = loaded
+    method = svc.login_methods.get(request.path_params["method"])
+    if method is None:
+        return error_page(request, "Unknown login method", "Choose a login method.", 404)
+    try:
+        params = dict(query_pairs(request))
+    except BadInput as exc:
+        return error_page(request, "Invalid request", exc.description)
+    context = LoginContext(
+        tx_id=tx.tx_id, client_name="", login_hint=tx.authorization_request().login_hint
+    )
+    try:
+        outcome = await run_in_threadpool(method.complete, context, params)
+    except LoginFailed as exc:
+        svc.metrics.logins.labels(method.name, "failed").inc()
+        log.info("login_failed", method=method.name, tx=tx.tx_id[:8])
+        return error_page(request, "Login failed", exc.description, 400)
+    svc.metrics.logins.labels(method.name, "ok").inc()
+    return await _after_login(request, svc, tx, binding, method, outcome)
 
 
 # ---- /select/{tx_id}: organisation and role ------------------------------------------------
