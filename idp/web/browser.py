@@ -65,10 +65,17 @@ def csrf_ok(secret: bytes, tx_id: str, binding: str, presented: str | None) -> b
 
 
 def origin_ok(request: Request, issuer: str) -> bool:
-    """A cross-site POST is refused (ASVS 3.5.3); browsers that send no Origin are let through
-    to the CSRF token check."""
+    """A cross-site POST is refused (ASVS 3.5.3).
+
+    Pages are served with ``Referrer-Policy: no-referrer`` (RFC 9700 §4.2.4), under which browsers
+    send ``Origin: null`` even for same-origin form posts; such a request is accepted only when
+    the browser's own Fetch Metadata says it is same-origin. Clients that send no ``Origin`` at
+    all go on to the CSRF token check, which is the primary defence.
+    """
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin == "null":
+        return request.headers.get("sec-fetch-site") == "same-origin"
     wanted = urlsplit(issuer)
     return origin == f"{wanted.scheme}://{wanted.netloc}"

@@ -168,8 +168,24 @@ def test_login_post_without_csrf_token_is_refused(
         client.post(form.action, data=data, headers={"Origin": "https://evil.example"}).status_code
         == 403
     )
+    null_cross_site = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    assert client.post(form.action, data=data, headers=null_cross_site).status_code == 403
     del data["csrf_token"]
     assert client.post(form.action, data=data).status_code == 403
+
+
+def test_browser_same_origin_post_with_null_origin_is_accepted(
+    deployment: Deployment, client: TestClient
+) -> None:
+    """Under Referrer-Policy no-referrer, Chromium posts same-origin forms with Origin: null."""
+    url, _, _ = start(deployment.rp)
+    login = client.get(client.get(client.get(url).headers["location"]).headers["location"])
+    form = parse_forms(login.text)[0]
+    headers = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(
+        form.action, data={**form.fields, "dezi_nummer": PHYSICIAN}, headers=headers
+    )
+    assert response.status_code == 303
 
 
 def test_login_cannot_be_finished_in_another_browser(deployment: Deployment) -> None:
