@@ -53,8 +53,9 @@ class AuthorizationCodeGrant:
         acr: str,
         auth_time: int,
         sid: str | None = None,
-    ) -> str:
-        """Store a fresh code and return the redirect URI that carries it (+ ``iss``)."""
+    ) -> tuple[str, str]:
+        """Store a fresh code; return the redirect URI that carries it (+ ``iss``) and the id
+        of the grant the code will become (so an OP session can revoke it at logout)."""
         code = new_id()
         record = CodeRecord(
             client_id=request.client_id,
@@ -77,7 +78,7 @@ class AuthorizationCodeGrant:
         if request.state is not None:
             params.append(("state", request.state))
         params.append(("iss", self.config.issuer))  # RFC 9207 §2
-        return with_query(request.redirect_uri, params)
+        return with_query(request.redirect_uri, params), record.grant_id
 
     # ---- token endpoint side --------------------------------------------------------------
 

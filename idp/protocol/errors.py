@@ -37,6 +37,7 @@ KNOWN_ERRORS: dict[str, str] = {
     "login_required": "OIDC Core §3.1.2.6",
     "interaction_required": "OIDC Core §3.1.2.6",
     "consent_required": "OIDC Core §3.1.2.6",
+    "account_selection_required": "OIDC Core §3.1.2.6",
     "request_not_supported": "OIDC Core §3.1.2.6",
     "request_uri_not_supported": "OIDC Core §3.1.2.6",
     "server_error": "RFC 6749 §4.1.2.1",

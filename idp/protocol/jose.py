@@ -24,6 +24,7 @@ JWE_ENC_ALGS: tuple[str, ...] = ("A256GCM", "A256CBC-HS512")
 ALG_KEY_TYPE: dict[str, str] = {"PS256": "RSA", "RS256": "RSA", "ES256": "EC"}
 
 MAX_JWT_BYTES = 16 * 1024
+MAX_JWE_BYTES = 32 * 1024
 FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 
 SigningKey = RSAKey | ECKey
@@ -68,17 +69,24 @@ def unverified_claims(token: str) -> dict[str, Any]:
 
 
 def verify_jwt(
-    token: str, keys: KeySet, algorithms: tuple[str, ...]
+    token: str,
+    keys: KeySet,
+    algorithms: tuple[str, ...],
+    *,
+    allowed_headers: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS against ``keys`` with an allow-list; return (header, claims).
 
     Claims are not checked here (time, audience): callers check what their spec requires.
+    ``allowed_headers`` admits a key-naming header (the verklaring's ``jku``, Dezi v0.7 §2.6)
+    only for a caller that has already checked it against its own allow-list and fetched
+    ``keys`` from there: the header never supplies the key itself.
     """
     header = unverified_header(token)
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in algorithms:
         raise JoseRejected(f"algorithm not allowed: {alg!r}")
-    if FORBIDDEN_HEADERS & header.keys():
+    if (FORBIDDEN_HEADERS - allowed_headers) & header.keys():
         raise JoseRejected("key-carrying header not allowed")
     if header.get("crit"):
         raise JoseRejected("unsupported crit header")
@@ -100,10 +108,17 @@ def verify_jwt(
     raise JoseRejected("bad signature")
 
 
-def sign_jwt(claims: dict[str, Any], key: SigningKey, alg: str, typ: str = "JWT") -> str:
+def sign_jwt(
+    claims: dict[str, Any],
+    key: SigningKey,
+    alg: str,
+    typ: str = "JWT",
+    extra_header: dict[str, Any] | None = None,
+) -> str:
+    """``extra_header`` adds members such as ``jku`` (the verklaring, Dezi v0.7 §2.6)."""
     if alg not in SIGNING_ALGS or key.key_type != ALG_KEY_TYPE[alg]:
         raise ValueError(f"cannot sign {alg} with a {key.key_type} key")
-    header: dict[str, Any] = {"alg": alg, "typ": typ, "kid": key.kid}
+    header: dict[str, Any] = {**(extra_header or {}), "alg": alg, "typ": typ, "kid": key.kid}
     return jwt.encode(header, claims, key, algorithms=[alg])
 
 
@@ -121,6 +136,44 @@ def encrypt_to(plaintext: str, key: RSAKey, alg: str, enc: str, cty: str = "JWT"
     if key.kid:
         header["kid"] = key.kid
     return jwe.encrypt_compact(header, plaintext, key, algorithms=[alg, enc])
+
+
+def decrypt_jwe(token: str, keys: KeySet) -> tuple[dict[str, Any], bytes]:
+    """Decrypt a compact JWE (RFC 7516 §7.1) with one of ``keys``; return (header, plaintext).
+
+    Only the key-management and content algorithms of the allow-lists above; the key is chosen
+    by ``kid`` when the header names one, else every RSA key is tried.
+    """
+    if len(token) > MAX_JWE_BYTES:
+        raise JoseRejected("JWE too large")
+    parts = token.split(".")
+    if len(parts) != 5:
+        raise JoseRejected("not a compact JWE")
+    try:
+        raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
+        header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JoseRejected("malformed JWE header") from exc
+    if not isinstance(header, dict):
+        raise JoseRejected("JWE header is not an object")
+    alg, enc = header.get("alg"), header.get("enc")
+    if alg not in JWE_KEY_ALGS or enc not in JWE_ENC_ALGS:
+        raise JoseRejected(f"JWE algorithm not allowed: {alg!r}/{enc!r}")
+    if FORBIDDEN_HEADERS & header.keys() or header.get("crit") or "zip" in header:
+        raise JoseRejected("unsupported JWE header")
+    kid = header.get("kid")
+    candidates = [k for k in keys.keys if k.key_type == "RSA" and (kid is None or k.kid == kid)]
+    if not candidates:
+        raise JoseRejected("no matching decryption key")
+    for key in candidates:
+        try:
+            result = jwe.decrypt_compact(token, key, algorithms=[str(alg), str(enc)])
+        except (JoseError, ValueError):
+            continue
+        if result.plaintext is None:  # pragma: no cover - joserfc always sets it on success
+            continue
+        return dict(header), bytes(result.plaintext)
+    raise JoseRejected("cannot decrypt")
 
 
 def import_keyset(value: dict[str, Any]) -> KeySet:

@@ -82,6 +82,10 @@ class LoginTransaction(_JsonRecord):
     auth_time: int | None = None
     login_method: str | None = None
     declaration_ids: tuple[str, ...] = ()
+    # "URA:rol_code" pairs the login method limited this login to (a UZI card), or empty.
+    restrict_to: tuple[str, ...] = ()
+    # Set when an existing OP session answered silently (no authentication in this transaction).
+    sid: str | None = None
 
     def authorization_request(self) -> AuthorizationRequest:
         return AuthorizationRequest.from_json(self.request)
@@ -144,3 +148,5 @@ class SsoSession(_JsonRecord):
     created_at: int
     last_seen: int
     clients: tuple[str, ...] = field(default=())
+    grants: tuple[str, ...] = field(default=())
+    restrict_to: tuple[str, ...] = field(default=())

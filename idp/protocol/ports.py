@@ -172,6 +172,38 @@ class Register(Protocol):
     def ping(self) -> bool: ...
 
 
+class DeclarationStatusView(Protocol):
+    """Where a declaration stands, for the Dezi status endpoint (v0.7 §6)."""
+
+    @property
+    def declaration_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...  # active | suspended | revoked | expired
+    @property
+    def organisation_status(self) -> str: ...  # pending | active | suspended | ended
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+class RevocationView(Protocol):
+    """A declaration that is no longer usable for a reason other than time, and since when."""
+
+    @property
+    def declaration_id(self) -> str: ...
+    @property
+    def revoked_at(self) -> datetime: ...
+
+
+class RevocationSource(Protocol):
+    """Read side of the register for revocation (Dezi v0.7 §6); reads the database each call."""
+
+    def declaration_status(self, declaration_id: str) -> DeclarationStatusView | None: ...
+
+    def revocations(self, since: datetime, at: datetime) -> Sequence[RevocationView]: ...
+
+
 # --------------------------------------------------------------------------------------------
 # Keys.
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ The protocol decisions live in ``idp.protocol``; this module turns them into pag
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -18,11 +19,12 @@ from idp.authn.base import FormStep, LoginContext, LoginMethod, LoginOutcome
 from idp.errors import LoginFailed
 from idp.protocol.authorization import validate_authorization_request
 from idp.protocol.errors import AuthorizationError, OAuthError
-from idp.protocol.models import AuthorizationRequest, LoginTransaction
+from idp.protocol.models import AuthorizationRequest, LoginTransaction, SsoSession
 from idp.protocol.ports import DeclarationView
 from idp.protocol.redirect import with_query
+from idp.protocol.session import level_requirement, login_reason
 from idp.protocol.tokens import new_id
-from idp.web import browser
+from idp.web import browser, sso
 from idp.web.common import (
     BadInput,
     error_page,
@@ -61,22 +63,50 @@ async def authorize(request: Request) -> Response:
             return error_page(request, "This login request cannot be handled", exc.description)
         params = exc.oauth.redirect_params(exc.state, svc.config.issuer)
         return see_other(with_query(exc.redirect_uri, params))
-    if "none" in auth_request.prompt:
-        # No OP session yet: OIDC Core §3.1.2.6.
+    session = await sso.current_session(request, svc)
+    now = int(time.time())
+    reason = login_reason(auth_request, session, sso.policy(svc), now)
+    if reason is not None and "none" in auth_request.prompt:
+        # OIDC Core §3.1.2.6: no UI with prompt=none.
         return _redirect_error(svc, auth_request, "login_required", "The user must log in")
-
+    if reason is not None and not _methods_for(svc, auth_request):
+        # NL GOV OIDC: never deliver less than asked; OIDC Core §5.5.1.1 for an essential acr.
+        return _redirect_error(
+            svc, auth_request, "access_denied", "No login method meets the requested level"
+        )
     binding = browser.binding_value(request, svc.settings) or browser.new_binding()
     tx = LoginTransaction(
         tx_id=new_id(),
         request=auth_request.to_json(),
         browser_binding=browser.binding_hash(binding),
-        created_at=int(time.time()),
+        created_at=now,
     )
-    await run_in_threadpool(svc.state.put_transaction, tx, svc.settings.login_transaction_ttl)
-    response = see_other(f"/login/{tx.tx_id}")
+    if reason is None and session is not None:
+        # A live session at a sufficient level answers without authentication (one login per
+        # shift). Only the organisation choice may still be asked.
+        log.info("authorize_silent", client_id=client.client_id, sid=session.sid[:8])
+        tx = replace(
+            tx,
+            dezi_nummer=session.dezi_nummer,
+            acr=session.acr,
+            auth_time=session.auth_time,
+            login_method=session.login_method,
+            restrict_to=session.restrict_to,
+            sid=session.sid,
+        )
+        response = await _offer_declarations(request, svc, tx, binding)
+    else:
+        await run_in_threadpool(svc.state.put_transaction, tx, svc.settings.login_transaction_ttl)
+        response = see_other(f"/login/{tx.tx_id}")
+        log.info("authorize_accepted", client_id=client.client_id, tx=tx.tx_id[:8], reason=reason)
     browser.set_binding_cookie(response, svc.settings, binding)
-    log.info("authorize_accepted", client_id=client.client_id, tx=tx.tx_id[:8])
     return response
+
+
+def _methods_for(svc: Services, auth_request: AuthorizationRequest) -> list[LoginMethod]:
+    """The methods whose level meets what the request asks for (the chooser shows only these)."""
+    requirement = level_requirement(auth_request)
+    return [m for m in svc.login_methods.values() if requirement.satisfied_by(m.acr)]
 
 
 def _redirect_error(
@@ -140,8 +170,13 @@ def _base_context(svc: Services, tx: LoginTransaction, binding: str) -> dict[str
 async def _cancel(svc: Services, tx: LoginTransaction) -> Response:
     """The user declined: RFC 6749 §4.1.2.1 ``access_denied``."""
     taken = await run_in_threadpool(svc.state.take_transaction, tx.tx_id)
-    auth_request = (taken or tx).authorization_request()
-    return _redirect_error(svc, auth_request, "access_denied", "The user cancelled the login")
+    current = taken or tx
+    description = (
+        "No usable declaration for this client"
+        if current.dezi_nummer is not None and not current.declaration_ids
+        else "The user cancelled the login"
+    )
+    return _redirect_error(svc, current.authorization_request(), "access_denied", description)
 
 
 # ---- /login/{tx_id}: choose a method -------------------------------------------------------
@@ -153,7 +188,7 @@ async def choose_method(request: Request) -> Response:
     if loaded is None:
         return error_page(request, "Login expired", EXPIRED_TEXT)
     tx, binding = loaded
-    methods = list(svc.login_methods.values())
+    methods = _methods_for(svc, tx.authorization_request())
     if request.method == "POST":
         form = await _check_post(request, tx, binding)
         if form is None:
@@ -161,12 +196,20 @@ async def choose_method(request: Request) -> Response:
         if form.get("action") == "cancel":
             return await _cancel(svc, tx)
         chosen = form.get("method", "")
-        if chosen in svc.login_methods:
+        if chosen in {m.name for m in methods}:
             return see_other(f"/login/{tx.tx_id}/{chosen}")
     elif len(methods) == 1:
         return see_other(f"/login/{tx.tx_id}/{methods[0].name}")
     context = await run_in_threadpool(_base_context, svc, tx, binding)
-    context["methods"] = [{"name": m.name, "label": m.label} for m in methods]
+    hint = tx.authorization_request().login_hint
+    context["methods"] = [
+        {
+            "name": m.name,
+            "label": m.label,
+            "checked": m.name == hint or (i == 0 and hint not in {x.name for x in methods}),
+        }
+        for i, m in enumerate(methods)
+    ]
     target = tx.authorization_request().redirect_uri
     return render(request, "choose_method.html", context, form_target=target)
 
@@ -180,10 +223,10 @@ async def login_step(request: Request) -> Response:
     if loaded is None:
         return error_page(request, "Login expired", EXPIRED_TEXT)
     tx, binding = loaded
-    method = svc.login_methods.get(request.path_params["method"])
-    if method is None:
-        return error_page(request, "Unknown login method", "Choose a login method.", 404)
     auth_request = tx.authorization_request()
+    method = svc.login_methods.get(request.path_params["method"])
+    if method is None or method not in _methods_for(svc, auth_request):
+        return error_page(request, "Unknown login method", "Choose a login method.", 404)
     context = await run_in_threadpool(_base_context, svc, tx, binding)
     login_context = LoginContext(
         tx_id=tx.tx_id, client_name=str(context["client_name"]), login_hint=auth_request.login_hint
@@ -228,20 +271,40 @@ async def _after_login(
     method: LoginMethod,
     outcome: LoginOutcome,
 ) -> Response:
+    log.info("login_ok", method=method.name, dezi_nummer=outcome.dezi_nummer)
+    fresh = replace(
+        tx,
+        dezi_nummer=outcome.dezi_nummer,
+        acr=outcome.acr,
+        auth_time=int(time.time()),
+        login_method=method.name,
+        restrict_to=tuple(f"{ura}:{role}" for ura, role in outcome.restrict_to),
+        sid=None,
+    )
+    return await _offer_declarations(request, svc, fresh, binding)
+
+
+async def _offer_declarations(
+    request: Request, svc: Services, tx: LoginTransaction, binding: str
+) -> Response:
+    """The declarations this person may use at this client: none → a clear page; one → the
+    code; several (or ``prompt=select_account``) → the organisation and role choice."""
     auth_request = tx.authorization_request()
     client = await run_in_threadpool(svc.clients.get_client, auth_request.client_id)
     organisations = client.organisations if client else ()
-    now = datetime.now(UTC)
     declarations = list(
         await run_in_threadpool(
-            svc.register.usable_declarations, outcome.dezi_nummer, organisations, now
+            svc.register.usable_declarations, tx.dezi_nummer or "", organisations, datetime.now(UTC)
         )
     )
-    if outcome.restrict_to:
-        allowed = set(outcome.restrict_to)
-        declarations = [d for d in declarations if (d.abonnee_nummer, d.rol_code) in allowed]
-    log.info("login_ok", method=method.name, dezi_nummer=outcome.dezi_nummer, n=len(declarations))
+    if tx.restrict_to:
+        allowed = set(tx.restrict_to)
+        declarations = [d for d in declarations if f"{d.abonnee_nummer}:{d.rol_code}" in allowed]
+    silent_only = "none" in auth_request.prompt
     if not declarations:
+        if silent_only:
+            return _redirect_error(svc, auth_request, "access_denied", "No usable declaration")
+        await run_in_threadpool(svc.state.put_transaction, tx, svc.settings.login_transaction_ttl)
         context = await run_in_threadpool(_base_context, svc, tx, binding)
         return render(
             request,
@@ -250,20 +313,14 @@ async def _after_login(
             status_code=403,
             form_target=auth_request.redirect_uri,
         )
-    updated = LoginTransaction(
-        tx_id=tx.tx_id,
-        request=tx.request,
-        browser_binding=tx.browser_binding,
-        created_at=tx.created_at,
-        dezi_nummer=outcome.dezi_nummer,
-        acr=outcome.acr,
-        auth_time=int(time.time()),
-        login_method=method.name,
-        declaration_ids=tuple(d.declaration_id for d in declarations),
-    )
-    if len(declarations) == 1:
-        return await _finish(request, svc, updated, declarations[0].declaration_id)
-    await run_in_threadpool(svc.state.put_transaction, updated, svc.settings.login_transaction_ttl)
+    tx = replace(tx, declaration_ids=tuple(d.declaration_id for d in declarations))
+    if len(declarations) == 1 and "select_account" not in auth_request.prompt:
+        return await _finish(request, svc, tx, declarations[0].declaration_id, stored=False)
+    if silent_only:
+        return _redirect_error(
+            svc, auth_request, "account_selection_required", "Choose an organisation"
+        )
+    await run_in_threadpool(svc.state.put_transaction, tx, svc.settings.login_transaction_ttl)
     return see_other(f"/select/{tx.tx_id}")
 
 
@@ -328,24 +385,60 @@ def _usable_subset(svc: Services, tx: LoginTransaction) -> list[DeclarationView]
 
 
 async def _finish(
-    request: Request, svc: Services, tx: LoginTransaction, declaration_id: str
+    request: Request,
+    svc: Services,
+    tx: LoginTransaction,
+    declaration_id: str,
+    *,
+    stored: bool = True,
 ) -> Response:
-    """Issue the code. Taking the transaction is atomic, so a double submit issues one code."""
-    taken = await run_in_threadpool(svc.state.take_transaction, tx.tx_id)
-    if taken is None:
+    """Issue the code and start or extend the OP session.
+
+    Taking the stored transaction is atomic, so a double submit issues one code. A fresh login
+    always gets a new session id (session fixation, ASVS 7.2.4); the old session is ended.
+    """
+    if stored and await run_in_threadpool(svc.state.take_transaction, tx.tx_id) is None:
         return error_page(request, "Login expired", EXPIRED_TEXT)
     declaration = await run_in_threadpool(
         svc.register.usable_declaration, declaration_id, datetime.now(UTC)
     )
     if declaration is None or tx.dezi_nummer is None or tx.acr is None or tx.auth_time is None:
         return error_page(request, "Declaration not usable", "This declaration cannot be used.")
-    location = await run_in_threadpool(
+    auth_request = tx.authorization_request()
+    now = int(time.time())
+    existing = await sso.current_session(request, svc)
+    if tx.sid is not None and existing is not None and existing.sid == tx.sid:
+        session = existing
+    else:
+        if existing is not None:
+            await run_in_threadpool(svc.state.delete_session, existing.sid)
+        session = SsoSession(
+            sid=sso.new_session_id(),
+            dezi_nummer=tx.dezi_nummer,
+            acr=tx.acr,
+            auth_time=tx.auth_time,
+            login_method=tx.login_method or "",
+            created_at=now,
+            last_seen=now,
+            restrict_to=tx.restrict_to,
+        )
+    location, grant_id = await run_in_threadpool(
         lambda: svc.code_grant.issue_code(
-            tx.authorization_request(),
-            dezi_nummer=tx.dezi_nummer or "",
+            auth_request,
+            dezi_nummer=session.dezi_nummer,
             declaration_id=declaration_id,
-            acr=tx.acr or "",
-            auth_time=tx.auth_time or 0,
+            acr=session.acr,
+            auth_time=session.auth_time,
+            sid=session.sid,
         )
     )
-    return see_other(location)
+    clients = session.clients
+    if auth_request.client_id not in clients:
+        clients = (*clients, auth_request.client_id)
+    session = replace(
+        sso.policy(svc).touch(session, now), clients=clients, grants=(*session.grants, grant_id)
+    )
+    await sso.save_session(svc, session)
+    response = see_other(location)
+    sso.set_cookie(response, svc, session.sid)
+    return response
