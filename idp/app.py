@@ -28,15 +28,18 @@ from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.client_auth import ClientAuthenticator, ClientKeyCache
 from idp.protocol.config import (
     AUTHORIZE_PATH,
+    END_SESSION_PATH,
     JWKS_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
     ProviderConfig,
 )
+from idp.protocol.logout import LogoutService
 from idp.protocol.userinfo import UserInfoEndpoint
 from idp.settings import Settings
 from idp.state import create_state_store
-from idp.web import login, oauth, ops
+from idp.web import login, logout, oauth, ops
+from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
 from idp.web.metrics import Metrics
 from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
@@ -121,6 +124,8 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         templates=templates,
         cookie_secret=cookie.encode(),
         metrics=Metrics(),
+        logout=LogoutService(config=config, clients=register, signer=signer),
+        backchannel=BackchannelSender(),
     )
     return services, engine
 
@@ -137,6 +142,7 @@ def routes() -> list[BaseRoute]:
         Route("/select/{tx_id}", login.select_declaration, methods=["GET", "POST"]),
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
+        Route(END_SESSION_PATH, logout.logout, methods=["GET", "POST"]),
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
@@ -166,6 +172,7 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await services.backchannel.drain()
         services.state.close()
         engine.dispose()
 

@@ -12,6 +12,7 @@ from typing import Any
 from idp.protocol.authorization import SUPPORTED_SCOPES
 from idp.protocol.config import (
     AUTHORIZE_PATH,
+    END_SESSION_PATH,
     JWKS_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
@@ -71,8 +72,10 @@ def openid_configuration(config: ProviderConfig) -> dict[str, Any]:
             "request_uri_parameter_supported": False,
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "claim_types_supported": ["normal"],
+            "end_session_endpoint": config.url(END_SESSION_PATH),
             "frontchannel_logout_supported": False,
-            "backchannel_logout_supported": False,
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
         }
     )
     return metadata

@@ -9,9 +9,11 @@ from jinja2 import Environment
 from idp.authn.base import LoginMethod
 from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.config import ProviderConfig
+from idp.protocol.logout import LogoutService
 from idp.protocol.ports import ClientStore, Register, Signer, StateStore
 from idp.protocol.userinfo import UserInfoEndpoint
 from idp.settings import Settings
+from idp.web.backchannel import BackchannelSender
 from idp.web.metrics import Metrics
 
 
@@ -29,3 +31,5 @@ class Services:
     templates: Environment
     cookie_secret: bytes
     metrics: Metrics
+    logout: LogoutService
+    backchannel: BackchannelSender
