@@ -38,7 +38,7 @@ from idp.protocol.logout import LogoutService
 from idp.protocol.userinfo import UserInfoEndpoint
 from idp.settings import Settings
 from idp.state import create_state_store
-from idp.web import login, logout, oauth, ops
+from idp.web import account, login, logout, oauth, ops
 from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
 from idp.web.metrics import Metrics
@@ -143,6 +143,7 @@ def routes() -> list[BaseRoute]:
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
         Route(END_SESSION_PATH, logout.logout, methods=["GET", "POST"]),
+        Route("/account", account.account, methods=["GET", "POST"]),
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from idp.sessions_cli import build_sessions_app
 from idp.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ client_app = typer.Typer(no_args_is_help=True, help="Relying parties (EPD system
 keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
+app.add_typer(build_sessions_app(lambda config: _settings(config)), name="sessions")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (or set IDP_CONFIG).")

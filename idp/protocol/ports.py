@@ -62,6 +62,10 @@ class StateStore(Protocol):
 
     def delete_session(self, sid: str) -> None: ...
 
+    def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
+        """The live sessions of one person (to end them all, ASVS 7.4.2 and 7.4.5)."""
+        ...
+
     # Health.
     def ping(self) -> bool: ...
 

@@ -59,6 +59,11 @@ def grant_revoked_key(grant_id: str) -> str:
 REVOKED_MARKER_TTL = 3600 + 300
 
 
+def person_sessions_key(dezi_nummer: str) -> str:
+    """The set of session ids of one person (to end them all: ASVS 7.4.2, 7.4.5)."""
+    return f"{PREFIX}person:{_sha256_hex(dezi_nummer)}"
+
+
 def session_key(sid: str) -> str:
     return f"{PREFIX}sso:{sid}"
 

@@ -8,6 +8,7 @@ a single process: several workers need :class:`idp.state.RedisStateStore`.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -159,7 +160,16 @@ class MemoryStateStore:
     # -- SSO sessions ----------------------------------------------------------------------------
 
     def put_session(self, session: SsoSession, ttl: int) -> None:
-        self._put(_keys.session_key(session.sid), session.to_json(), ttl)
+        _keys.check_ttl(ttl)
+        index = _keys.person_sessions_key(session.dezi_nummer)
+        with self._lock:
+            now = self._clock()
+            self._set(_keys.session_key(session.sid), session.to_json(), ttl, now)
+            current = self._live(index, now)
+            sids = set(json.loads(current[1])) if current else set()
+            sids.add(session.sid)
+            expires = max(now + ttl, current[0] if current else 0.0)
+            self._entries[index] = (expires, json.dumps(sorted(sids)))
 
     def get_session(self, sid: str) -> SsoSession | None:
         raw = self._get(_keys.session_key(sid))
@@ -167,6 +177,22 @@ class MemoryStateStore:
 
     def delete_session(self, sid: str) -> None:
         self._delete(_keys.session_key(sid))
+
+    def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
+        index = _keys.person_sessions_key(dezi_nummer)
+        with self._lock:
+            now = self._clock()
+            current = self._live(index, now)
+            if current is None:
+                return []
+            found = []
+            for sid in json.loads(current[1]):
+                entry = self._live(_keys.session_key(sid), now)
+                if entry is not None:
+                    found.append(SsoSession.from_json(entry[1]))
+            alive = sorted(s.sid for s in found)
+            self._entries[index] = (current[0], json.dumps(alive))
+        return found
 
     # -- health ----------------------------------------------------------------------------------
 

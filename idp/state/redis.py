@@ -128,7 +128,14 @@ class RedisStateStore:
 
     def put_session(self, session: SsoSession, ttl: int) -> None:
         _keys.check_ttl(ttl)
-        self._client.set(_keys.session_key(session.sid), session.to_json(), ex=ttl)
+        index = _keys.person_sessions_key(session.dezi_nummer)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(_keys.session_key(session.sid), session.to_json(), ex=ttl)
+        pipe.sadd(index, session.sid)
+        # The index lives as long as its longest session: NX sets a first expiry, GT extends it.
+        pipe.expire(index, ttl, nx=True)
+        pipe.expire(index, ttl, gt=True)
+        pipe.execute()
 
     def get_session(self, sid: str) -> SsoSession | None:
         raw = self._client.get(_keys.session_key(sid))
@@ -136,6 +143,18 @@ class RedisStateStore:
 
     def delete_session(self, sid: str) -> None:
         self._client.delete(_keys.session_key(sid))
+
+    def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
+        index = _keys.person_sessions_key(dezi_nummer)
+        sids = [_text(s) for s in self._client.smembers(index)]
+        if not sids:
+            return []
+        raws = self._client.mget([_keys.session_key(sid) for sid in sids])
+        found = [SsoSession.from_json(raw) for raw in raws if raw is not None]
+        gone = [sid for sid, raw in zip(sids, raws, strict=True) if raw is None]
+        if gone:
+            self._client.srem(index, *gone)
+        return found
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -172,3 +172,16 @@ def test_reuse_window_must_outlive_code(store: StateStore) -> None:
     with pytest.raises(ValueError, match="reuse_window"):
         store.store_code(CODE, records.code_record(), ttl=60, reuse_window=0)
     assert store.redeem_code(CODE) == CodeRedemption()  # nothing was written
+
+
+def test_sessions_of_a_person(store: StateStore) -> None:
+    base = records.session()
+    mine = [replace(base, sid=f"sid-{n}") for n in range(3)]
+    other = replace(base, sid="sid-other", dezi_nummer="900000019")
+    for session in [*mine, other]:
+        store.put_session(session, ttl=60)
+    assert sorted(s.sid for s in store.sessions_of(base.dezi_nummer)) == ["sid-0", "sid-1", "sid-2"]
+    store.delete_session("sid-1")
+    assert sorted(s.sid for s in store.sessions_of(base.dezi_nummer)) == ["sid-0", "sid-2"]
+    assert [s.sid for s in store.sessions_of("900000019")] == ["sid-other"]
+    assert store.sessions_of("900000051") == []

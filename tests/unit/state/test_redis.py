@@ -35,8 +35,9 @@ def write_everything(store: StateStore) -> None:
 def test_every_key_has_a_ttl(redis_client: redis.Redis) -> None:
     write_everything(RedisStateStore(redis_client))
     keys = list(redis_client.scan_iter(match="*"))
-    # tx-kept, the redeemed code's marker, other-code + marker, jti, grant, session
-    assert len(keys) == 7
+    # tx-kept, the redeemed code's marker, other-code + marker, jti, grant, session, and the
+    # session's person index
+    assert len(keys) == 8
     for key in keys:
         assert key.startswith(b"zorg:")
         assert redis_client.ttl(key) > 0, key

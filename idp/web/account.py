@@ -1,0 +1,83 @@
+"""``/account``: the care worker's own page (issue 6 items 5 and 8).
+
+It shows who she is logged in as, her usable declarations, the applications this session has
+opened, and lets her log out here or on every device (ASVS 7.4.x). It needs a live session.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.web import browser, sso
+from idp.web.common import BadInput, error_page, form_pairs, render, see_other, services
+from idp.web.logout import end_session
+from idp.web.services import Services
+
+CSRF_PURPOSE = "account"
+
+
+def _csrf(svc: Services, sid: str, binding: str) -> str:
+    return browser.csrf_token(svc.cookie_secret, f"{CSRF_PURPOSE}\x00{sid}", binding)
+
+
+async def account(request: Request) -> Response:
+    svc = services(request)
+    session = await sso.current_session(request, svc)
+    if session is None:
+        return render(request, "account.html", {"session": None}, status_code=401)
+    binding = browser.binding_value(request, svc.settings)
+    if request.method == "POST":
+        try:
+            form = dict(await form_pairs(request))
+        except BadInput as exc:
+            return error_page(request, "Invalid request", exc.description)
+        if (
+            binding is None
+            or not browser.origin_ok(request, svc.config.issuer)
+            or not browser.csrf_ok(
+                svc.cookie_secret,
+                f"{CSRF_PURPOSE}\x00{session.sid}",
+                binding,
+                form.get("csrf_token"),
+            )
+        ):
+            return error_page(request, "Request refused", "The form could not be verified.", 403)
+        action = form.get("action")
+        if action in ("logout", "logout_everywhere"):
+            targets = [session]
+            if action == "logout_everywhere":
+                targets = await run_in_threadpool(svc.state.sessions_of, session.dezi_nummer)
+            for target in targets:
+                await end_session(svc, target, f"user:{action}")
+            response = render(request, "logged_out.html", {})
+            sso.clear_cookie(response, svc)
+            return response
+        return see_other("/account")
+    if binding is None:
+        binding = browser.new_binding()
+    now = datetime.now(UTC)
+    professional = await run_in_threadpool(svc.register.find_professional, session.dezi_nummer)
+    declarations = await run_in_threadpool(
+        svc.register.usable_declarations, session.dezi_nummer, (), now
+    )
+    others = await run_in_threadpool(svc.state.sessions_of, session.dezi_nummer)
+    clients = [svc.clients.get_client(c) for c in session.clients]
+    response = render(
+        request,
+        "account.html",
+        {
+            "session": session,
+            "professional": professional,
+            "declarations": declarations,
+            "clients": [c.name for c in clients if c is not None],
+            "other_sessions": len([s for s in others if s.sid != session.sid]),
+            "started": datetime.fromtimestamp(session.created_at, UTC).strftime("%H:%M UTC"),
+            "csrf_token": _csrf(svc, session.sid, binding),
+        },
+    )
+    browser.set_binding_cookie(response, svc.settings, binding)
+    return response
