@@ -26,6 +26,7 @@ from idp.authn import build_login_methods
 from idp.keys import KeyRing, load_or_create_secrets
 from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.client_auth import ClientAuthenticator, ClientKeyCache
+from idp.protocol.client_credentials import ClientCredentialsGrant
 from idp.protocol.config import (
     AUTHORIZE_PATH,
     END_SESSION_PATH,
@@ -35,16 +36,24 @@ from idp.protocol.config import (
     ProviderConfig,
 )
 from idp.protocol.logout import LogoutService
+from idp.protocol.revocation import RevocationService
+from idp.protocol.token_endpoint import TokenEndpoint
 from idp.protocol.userinfo import UserInfoEndpoint
+from idp.protocol.userinfo_jwe import DeziUserinfo
+from idp.protocol.verklaring import VerklaringIssuer
 from idp.settings import Settings
 from idp.state import create_state_store
-from idp.web import account, login, logout, oauth, ops
+from idp.web import account, dezi, linking, login, logout, oauth, ops, passkeys, postback
+from idp.web.api_auth import mount_api
 from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
 from idp.web.metrics import Metrics
 from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
+from idp.web.proxy import TrustedProxy
 from idp.web.services import Services
+from idp.web.throttling import throttle_from_settings
 from registry.db import create_engine, upgrade
+from registry.passkeys import SqlPasskeys
 from registry.repository import SqlRegister
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -83,6 +92,15 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         rsa_key_size=settings.rsa_key_size,
         grace_period=settings.key_grace_period,
     )
+    # The verklaring's own key (the eSeal role, Dezi v0.7 §2.6), published at its own jku.
+    eseal = KeyRing(
+        settings.data_dir,
+        rsa_key_size=settings.rsa_key_size,
+        grace_period=settings.key_grace_period,
+        subdir="verklaring-keys",
+        families=("RSA",),
+    )
+    verklaring = VerklaringIssuer(issuer=settings.issuer, keys=eseal)
     config = ProviderConfig(
         issuer=settings.issuer,
         pairwise_secret=pairwise.encode(),
@@ -91,16 +109,25 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         access_token_ttl=settings.access_token_ttl,
         default_signing_alg=settings.default_signing_alg,
     )
+    client_keys = ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl)
     authenticator = ClientAuthenticator(
         issuer=settings.issuer,
         clients=register,
         state=state,
-        keys=ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl),
+        keys=client_keys,
     )
     templates = Environment(
         loader=FileSystemLoader(WEB_DIR / "templates"),
         autoescape=select_autoescape(default=True),
         auto_reload=False,
+    )
+    code_grant = AuthorizationCodeGrant(
+        config=config,
+        state=state,
+        clients=register,
+        register=register,
+        signer=signer,
+        authenticator=authenticator,
     )
     services = Services(
         settings=settings,
@@ -109,23 +136,33 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         clients=register,
         register=register,
         signer=signer,
-        code_grant=AuthorizationCodeGrant(
+        code_grant=code_grant,
+        token_endpoint=TokenEndpoint(
+            authenticator=authenticator,
+            grants={
+                "authorization_code": code_grant,
+                "client_credentials": ClientCredentialsGrant(config, state, signer),
+            },
+        ),
+        userinfo=UserInfoEndpoint(
             config=config,
             state=state,
             clients=register,
             register=register,
             signer=signer,
-            authenticator=authenticator,
+            dezi=DeziUserinfo(config, signer, verklaring, client_keys),
         ),
-        userinfo=UserInfoEndpoint(
-            config=config, state=state, clients=register, register=register, signer=signer
+        login_methods=build_login_methods(
+            settings, register, state=state, passkeys=SqlPasskeys(engine), engine=engine
         ),
-        login_methods=build_login_methods(settings, register),
         templates=templates,
         cookie_secret=cookie.encode(),
         metrics=Metrics(),
         logout=LogoutService(config=config, clients=register, signer=signer),
         backchannel=BackchannelSender(),
+        verklaring=verklaring,
+        revocation=RevocationService(register, verklaring),
+        throttle=throttle_from_settings(settings, state, cookie.encode()),
     )
     return services, engine
 
@@ -139,11 +176,18 @@ def routes() -> list[BaseRoute]:
         Route("/login/{tx_id}", login.choose_method, methods=["GET", "POST"]),
         Route("/login/{tx_id}/{method}", login.login_step, methods=["GET", "POST"]),
         Route("/login/{tx_id}/{method}/return", login.login_return),
+        Route("/upstream/{method}/return", login.fixed_return),
+        Route("/login/{tx_id}/{method}/link", linking.confirm, methods=["POST"]),
+        # SAML (idp.authn.digid): the ACS for the HTTP-POST binding, relayed (idp.web.postback).
+        Route("/authn/{method}/acs", postback.relay, methods=["POST"]),
+        Route("/authn/{method}/metadata", postback.sp_metadata),
         Route("/select/{tx_id}", login.select_declaration, methods=["GET", "POST"]),
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
         Route(END_SESSION_PATH, logout.logout, methods=["GET", "POST"]),
         Route("/account", account.account, methods=["GET", "POST"]),
+        Route(passkeys.PATH, passkeys.passkeys_page, methods=["GET", "POST"]),
+        *dezi.routes(),
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
@@ -178,8 +222,14 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         engine.dispose()
 
     app = Starlette(
-        routes=[*routes(), *(extra_routes or [])],
+        routes=[
+            *routes(),
+            mount_api(services.config, services.state, services.signer, engine),
+            *(extra_routes or []),
+        ],
         middleware=[
+            # First: it sees the TCP peer before X-Forwarded-For replaces it (idp.web.proxy).
+            Middleware(TrustedProxy, trusted=settings.trusted_proxies),
             Middleware(AccessLog, metrics=services.metrics),
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),

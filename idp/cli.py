@@ -10,13 +10,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from idp.cli_verklaring import verklaring_app
 from idp.sessions_cli import build_sessions_app
 from idp.settings import Settings, load_settings
+from registry.cli import build_registry_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="zorg-idp: OpenID provider for care workers"
@@ -26,6 +31,8 @@ keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 app.add_typer(build_sessions_app(lambda config: _settings(config)), name="sessions")
+app.add_typer(build_registry_app(lambda config: _registry_engine(config)), name="registry")
+app.add_typer(verklaring_app, name="verklaring")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (or set IDP_CONFIG).")
@@ -38,6 +45,18 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
     except (ValidationError, ValueError) as exc:
         typer.echo(f"error: invalid settings: {_first_error(exc)}", err=True)
         raise typer.Exit(2) from None
+
+
+def _registry_engine(config: Path | None) -> Engine:
+    """The register's database from the settings, migrated to the latest revision."""
+    from registry import create_engine, upgrade
+
+    try:
+        engine = create_engine(_settings(config).database_url)
+    except ValueError as exc:
+        raise _fail(f"invalid database_url: {exc}", 2) from None
+    upgrade(engine)
+    return engine
 
 
 def _first_error(exc: Exception) -> str:
@@ -99,8 +118,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        # The app handles X-Forwarded-* itself (idp.web.proxy.TrustedProxy, same rules): it
+        # must see the TCP peer to decide whether the client-certificate headers are the proxy's.
+        proxy_headers=False,
         log_level=settings.log_level,
         access_log=False,
     )
@@ -112,7 +132,7 @@ def serve(
 @client_app.command("add")
 def client_add(
     client_id: Annotated[str, typer.Option("--client-id")],
-    redirect_uri: Annotated[list[str], typer.Option("--redirect-uri")],
+    redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri")] = None,
     jwks_file: Annotated[Path | None, typer.Option("--jwks-file")] = None,
     jwks_uri: Annotated[str | None, typer.Option("--jwks-uri")] = None,
     auth_method: Annotated[str, typer.Option("--auth-method")] = "private_key_jwt",
@@ -129,9 +149,19 @@ def client_add(
     userinfo_signed_response_alg: Annotated[
         str | None, typer.Option("--userinfo-signed-response-alg")
     ] = None,
+    grant_type: Annotated[
+        list[str] | None,
+        typer.Option("--grant-type", help="authorization_code (default), client_credentials"),
+    ] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="openid (default), registry")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Register (or update) a relying party; idempotent by client id, effective at once."""
+    """Register (or update) a relying party; idempotent by client id, effective at once.
+
+    An HR system on the registry API: ``--grant-type client_credentials --scope registry``
+    (no redirect URI); an administrators' tool adds ``--scope registry`` to ``openid``."""
     from idp.clients import ClientRegistration, register_client
 
     if auth_method not in ("private_key_jwt", "tls_client_auth", "none"):
@@ -149,7 +179,7 @@ def client_add(
     settings = _settings(config)
     registration = ClientRegistration(
         client_id=client_id,
-        redirect_uris=tuple(redirect_uri),
+        redirect_uris=tuple(redirect_uri or ()),
         auth_method=auth_method,
         jwks=jwks,
         jwks_uri=jwks_uri,
@@ -160,6 +190,8 @@ def client_add(
         post_logout_redirect_uris=tuple(post_logout_redirect_uri or ()),
         id_token_signed_response_alg=id_token_signed_response_alg,
         userinfo_signed_response_alg=userinfo_signed_response_alg,
+        grant_types=tuple(grant_type or ("authorization_code",)),
+        scopes=tuple(scope or ("openid",)),
     )
     try:
         changed = register_client(settings, registration)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, import_keyset
+from idp.protocol.userinfo_jwe import check_encryption_keys
 from idp.settings import Settings
 
 
@@ -23,6 +24,9 @@ class ClientRegistration:
     post_logout_redirect_uris: tuple[str, ...] = ()
     id_token_signed_response_alg: str = "PS256"
     userinfo_signed_response_alg: str | None = None
+    # RFC 7591 §2: client_credentials + scope registry for an HR system using the REST API.
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    scopes: tuple[str, ...] = ("openid",)
 
 
 def validate_registration(reg: ClientRegistration) -> None:
@@ -38,6 +42,7 @@ def validate_registration(reg: ClientRegistration) -> None:
             import_keyset(reg.jwks)
         except JoseRejected as exc:
             raise ValueError(f"unusable JWKS: {exc.reason}") from None
+        check_encryption_keys(reg.jwks)  # the userinfo JWE key (Dezi v0.7 §2.5)
 
 
 def register_client(settings: Settings, reg: ClientRegistration) -> bool:
@@ -65,6 +70,8 @@ def register_client(settings: Settings, reg: ClientRegistration) -> bool:
             id_token_signed_response_alg=reg.id_token_signed_response_alg,
             userinfo_signed_response_alg=reg.userinfo_signed_response_alg,
             actor="cli:client-add",
+            grant_types=reg.grant_types,
+            scopes=reg.scopes,
         )
         return before != after
     except RegistryError as exc:

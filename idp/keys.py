@@ -99,8 +99,13 @@ class KeyRing:
         rsa_key_size: int = 3072,
         grace_period: int = 7 * 24 * 3600,
         subdir: str = "keys",
+        families: tuple[str, ...] = FAMILIES,
     ) -> None:
+        """``families`` limits the key types kept: the verklaring's eSeal ring is RSA only."""
+        if not families or set(families) - set(FAMILIES):
+            raise ValueError(f"families must be a subset of {FAMILIES}")
         self._dir = ensure_private_dir(data_dir / subdir)
+        self._families = families
         self._rsa_key_size = rsa_key_size
         self._grace = grace_period
         self._lock = threading.Lock()
@@ -173,7 +178,7 @@ class KeyRing:
     def _complete_families(self) -> bool:
         """Create whatever active/next key a family lacks; True when something was created."""
         created = False
-        for family in FAMILIES:
+        for family in self._families:
             states = {s.state for s in self._keys if s.family == family}
             for state in ("active", "next"):
                 if state not in states:

@@ -20,10 +20,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from idp.settings_digid import DigidSettings
+from idp.settings_upstream import UpstreamProvider
+
 Environment = Literal["dev", "test", "prod"]
 LoaName = Literal["low", "substantial", "high"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# Names of the login methods idp.authn.factory builds itself; upstream providers need others.
+BUILTIN_LOGIN_METHODS = frozenset({"dev", "uzi", "saml", "digid", "passkey"})
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -53,6 +58,17 @@ class Settings(BaseSettings):
     # Login methods enabled, by name (built by idp.authn.factory; no dotted-path loading).
     login_methods: tuple[str, ...] = ("dev",)
     dev_login_loa: LoaName = "high"
+    # UZI-pas login (idp.authn.uzi): the UZI CA chain (PEM, the file the TLS proxy's
+    # ssl_client_certificate names too), optional CRLs of the issuing CAs (re-read when the
+    # file changes), and the mTLS origin the proxy serves, e.g. https://idp.example.nl:8443.
+    uzi_ca_bundle: Path | None = None
+    uzi_crl_file: Path | None = None
+    uzi_mtls_url: str | None = None
+    # Upstream OpenID Providers (a DigiD broker, eHerkenning, an eIDAS node), each one login
+    # method named by its ``name`` (idp.authn.oidc_upstream; fields in idp.settings_upstream).
+    upstream_providers: tuple[UpstreamProvider, ...] = ()
+    # DigiD over SAML 2.0 (idp.authn.digid; fields and an example in idp.settings_digid).
+    digid: DigidSettings | None = None
 
     # Lifetimes in seconds (DECISIONS.md #8); the validators below cap them.
     code_ttl: int = Field(default=60, ge=5, le=60)
@@ -75,6 +91,18 @@ class Settings(BaseSettings):
     # Addresses whose X-Forwarded-* headers are trusted (the TLS proxy in production).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    # Abuse resistance (idp.protocol.throttle, which documents the policy; ASVS 6.1.1, 6.3.1;
+    # checklist J7). Counts per fixed window in seconds. Failed logins per client address (the
+    # address behind trusted_proxies; IPv6 per /64) and per account and login method (that method
+    # is then locked for that account until the window closes); token requests per address and
+    # per client at one address. Sites with many users behind one NAT may raise the first.
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failure_window: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    token_requests_per_address: int = Field(default=1200, ge=1)
+    token_requests_per_client: int = Field(default=600, ge=1)
+    token_request_window: int = Field(default=60, ge=1, le=3600)
     demo: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -115,6 +143,60 @@ class Settings(BaseSettings):
             raise ValueError("state_url must be memory:// or redis://host:port/db")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or network (no '*')"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _uzi_rules(self) -> Settings:
+        if "uzi" in self.login_methods and (self.uzi_ca_bundle is None or not self.uzi_mtls_url):
+            raise ValueError("the uzi login method needs uzi_ca_bundle and uzi_mtls_url")
+        if self.uzi_mtls_url is None:
+            return self
+        parts, issuer = urlsplit(self.uzi_mtls_url), urlsplit(self.issuer)
+        if parts.scheme != "https" or parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(
+                "uzi_mtls_url must be an https:// origin, e.g. https://idp.example.nl:8443"
+            )
+        if parts.hostname != issuer.hostname or parts.netloc == issuer.netloc:
+            # The browser-binding cookie is host-only: it reaches another port, not another host.
+            raise ValueError("uzi_mtls_url must be the issuer's host name on another port")
+        return self
+
+    @model_validator(mode="after")
+    def _digid_rules(self) -> Settings:
+        if "digid" in self.login_methods and self.digid is None:
+            raise ValueError("the digid login method needs [digid] idp_metadata, sp_key, sp_cert")
+        return self
+
+    @model_validator(mode="after")
+    def _upstream_rules(self) -> Settings:
+        names = [p.name for p in self.upstream_providers]
+        if len(set(names)) != len(names):
+            raise ValueError("upstream_providers: every name must be different")
+        for provider in self.upstream_providers:
+            if provider.name in BUILTIN_LOGIN_METHODS:
+                raise ValueError(
+                    f"upstream_providers: {provider.name!r} is a built-in login method's name"
+                )
+            parts = urlsplit(provider.issuer)
+            if parts.scheme == "http" and (
+                self.environment == "prod" or not is_loopback_host(parts.hostname)
+            ):
+                raise ValueError(
+                    f"upstream_providers.{provider.name}.issuer: http:// only for a loopback "
+                    "host outside prod; use https://"
+                )
+        return self
+
     @model_validator(mode="after")
     def _environment_rules(self) -> Settings:
         parts = urlsplit(self.issuer)
@@ -132,6 +214,14 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.issuer.startswith("https://")
+
+    @property
+    def extra_origins(self) -> tuple[str, ...]:
+        """Origins besides the issuer's that serve this OP's pages (the UZI-pas mTLS origin)."""
+        if not self.uzi_mtls_url:
+            return ()
+        parts = urlsplit(self.uzi_mtls_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
 
 
 def _toml_path_from(init_settings: PydanticBaseSettingsSource) -> Path | None:

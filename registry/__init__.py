@@ -5,6 +5,8 @@ ports structurally (ARCHITECTURE.md). What other packages may use is listed in `
 """
 
 from registry.audit import verify as verify_audit
+from registry.bulk import Importer, ImportReport, RowResult, UnusableFile, run_import
+from registry.bulk_file import load_import_file, parse_import_file
 from registry.codes import Role, rol_code_bron, rol_naam, role
 from registry.db import create_engine, read_session, session_scope, upgrade
 from registry.errors import (
@@ -38,15 +40,19 @@ from registry.service import (
     revoke_declaration,
     set_organisation_status,
 )
+from registry.staff import AuditContext, link_staff_number, suspend_declaration
 
 __all__ = [
     "AgbCode",
+    "AuditContext",
     "BigNummer",
     "Bsn",
     "ClientRecord",
     "Conflict",
     "DeclarationRecord",
     "DeziNummer",
+    "ImportReport",
+    "Importer",
     "InvalidIdentifier",
     "InvariantViolation",
     "NotFound",
@@ -55,7 +61,9 @@ __all__ = [
     "RegistryError",
     "Role",
     "RoleCode",
+    "RowResult",
     "SqlRegister",
+    "UnusableFile",
     "Ura",
     "add_declaration",
     "bind_identity",
@@ -64,7 +72,10 @@ __all__ = [
     "enrol_professional",
     "grant_admin",
     "keyed_subject_hash",
+    "link_staff_number",
+    "load_import_file",
     "normalise_name",
+    "parse_import_file",
     "read_session",
     "register_client",
     "revoke_admin",
@@ -72,9 +83,11 @@ __all__ = [
     "rol_code_bron",
     "rol_naam",
     "role",
+    "run_import",
     "seed_demo",
     "session_scope",
     "set_organisation_status",
+    "suspend_declaration",
     "upgrade",
     "verify_audit",
 ]

@@ -22,14 +22,32 @@ from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from registry.models import AuditRecord, utcnow
 
-__all__ = ["GENESIS_HASH", "REDACTED_KEYS", "append", "head", "record_hash", "verify"]
+__all__ = [
+    "GENESIS_HASH",
+    "REDACTED_KEYS",
+    "append",
+    "appended",
+    "head",
+    "record_hash",
+    "track",
+    "verify",
+]
 
 GENESIS_HASH = "0" * 64
 _APPEND_LOCK_KEY = 0x61756474  # "audt"; any constant shared by all writers
+_APPENDED = "registry.audit.appended"  # key in Session.info
+# Session.info: (seq, hash) of the record this transaction appended last. Appends are serial
+# (the lock above, or SQLite's write lock, is held to the end of the transaction), so the head
+# need not be read again until the transaction ends or a savepoint rolls back (the bulk import
+# appends thousands of records per transaction, one savepoint per row).
+_HEAD = "registry.audit.head"
 
 # Never in an audit record in clear (security-checklist.md L3; DECISIONS.md #12).
 REDACTED_KEYS = frozenset(
@@ -107,13 +125,16 @@ def append(
     Call it last in a service function, after the change itself, so that the append lock is
     held for as short a time as possible and never while waiting on another lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
-        )
-    last = _last(session)
+    head: tuple[int, str] | None = session.info.get(_HEAD)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection().execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
+            )
+        last = _last(session)
+        head = (0, GENESIS_HASH) if last is None or last.seq is None else (last.seq, last.hash)
     record = AuditRecord(
-        seq=1 if last is None or last.seq is None else last.seq + 1,
+        seq=head[0] + 1,
         at=utcnow(),
         actor=actor,
         on_behalf_of=on_behalf_of,
@@ -123,13 +144,40 @@ def append(
         source=source,
         outcome=outcome,
         detail=_canonical_detail(detail),
-        prev_hash=GENESIS_HASH if last is None else last.hash,
+        prev_hash=head[1],
         hash="",
     )
     record.hash = record_hash(record)
     session.add(record)
     session.flush()
+    session.info[_HEAD] = (head[0] + 1, record.hash)
+    tracked: list[AuditRecord] | None = session.info.get(_APPENDED)
+    if tracked is not None:
+        tracked.append(record)
     return record
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_head_after_rollback(session: OrmSession, previous_transaction: object) -> None:
+    session.info.pop(_HEAD, None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_head_after_transaction(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: the lock is gone
+        session.info.pop(_HEAD, None)
+
+
+def track(session: Session) -> None:
+    """From now on, remember the records ``append`` adds in ``session`` (``appended``). Opt-in,
+    so that a bulk import's thousands of records per transaction are not held in memory."""
+    session.info.setdefault(_APPENDED, [])
+
+
+def appended(session: Session) -> list[AuditRecord]:
+    """The records ``append`` added in ``session`` since ``track`` (what this change did)."""
+    records: list[AuditRecord] = session.info.get(_APPENDED, [])
+    return list(records)
 
 
 def verify(session: Session, *, batch: int = 1000) -> int | None:

@@ -23,7 +23,9 @@ from registry.errors import InvalidIdentifier, InvariantViolation, NotFound
 from registry.identifiers import Ura, normalise_name
 from registry.models import (
     AUTH_METHODS,
+    CLIENT_GRANT_TYPES,
     CLIENT_PROFILES,
+    CLIENT_SCOPES,
     Organisation,
     RelyingParty,
     RelyingPartyOrganisation,
@@ -110,8 +112,18 @@ def _metadata(
     userinfo_signed_response_alg: str | None,
     sector_identifier: str | None,
     active: bool,
+    grant_types: Sequence[str] = ("authorization_code",),
+    scopes: Sequence[str] = ("openid",),
 ) -> dict[str, Any]:
     """The column values for a client, or the first reason they are refused."""
+    grants = _choice("grant_types", grant_types, CLIENT_GRANT_TYPES, required=True)
+    allowed_scopes = _choice("scopes", scopes, CLIENT_SCOPES, required=False)
+    if "client_credentials" in grants:
+        # RFC 6749 §4.4: confidential clients only; the grant exists for the registry API.
+        if auth_method != "private_key_jwt":
+            raise InvariantViolation("client_credentials needs a private_key_jwt client")
+        if "registry" not in allowed_scopes:
+            raise InvariantViolation("client_credentials needs the registry scope")
     if not isinstance(client_id, str) or _CLIENT_ID.fullmatch(client_id) is None:
         raise InvalidIdentifier("client_id", "must be 1-255 printable ASCII characters")
     if auth_method not in AUTH_METHODS:
@@ -131,7 +143,9 @@ def _metadata(
         raise InvariantViolation("private_key_jwt needs jwks or jwks_uri")
     return {
         "name": normalise_name(name if name is not None else client_id, field="name"),
-        "redirect_uris": _uris("redirect_uris", redirect_uris, required=True),
+        "redirect_uris": _uris(
+            "redirect_uris", redirect_uris, required="authorization_code" in grants
+        ),
         "auth_method": auth_method,
         "jwks": None if jwks is None else check_jwks(jwks),
         "jwks_uri": None if jwks_uri is None else check_uri("jwks_uri", jwks_uri),
@@ -146,7 +160,24 @@ def _metadata(
             "post_logout_redirect_uris", post_logout_redirect_uris, required=False
         ),
         "active": bool(active),
+        "grant_types": grants,
+        "scopes": allowed_scopes,
     }
+
+
+def _choice(
+    field: str, values: Sequence[str], allowed: tuple[str, ...], *, required: bool
+) -> list[str]:
+    """A subset of ``allowed``, in its order (so equal sets compare equal)."""
+    if isinstance(values, str) or any(not isinstance(v, str) for v in values):
+        raise InvalidIdentifier(field, "must be a list of strings")
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise InvalidIdentifier(field, f"must be among {', '.join(allowed)}")
+    chosen = [v for v in allowed if v in values]
+    if required and not chosen:
+        raise InvalidIdentifier(field, "must not be empty")
+    return chosen
 
 
 def register_client(
@@ -168,12 +199,17 @@ def register_client(
     sector_identifier: str | None = None,
     active: bool = True,
     source: str | None = None,
+    grant_types: Sequence[str] = ("authorization_code",),
+    scopes: Sequence[str] = ("openid",),
 ) -> ClientRecord:
     """Create or update the client ``client_id`` to exactly this metadata (idempotent).
 
-    ``auth_method="none"`` registers a public client. ``organisations`` (URAs, each enrolled,
-    else ``NotFound``) limits the client to those organisations' declarations; empty means no
-    limit. An audit record is written only when something changed.
+    ``auth_method="none"`` registers a public client. ``grant_types`` and ``scopes`` (RFC 7591
+    §2) say what it may ask for: ``client_credentials`` (a private_key_jwt client with the
+    ``registry`` scope, for the REST API) needs no redirect URI. ``organisations`` (URAs, each
+    enrolled, else ``NotFound``) limits the client to those organisations' declarations; empty
+    means no limit (at login; for the REST API it means no organisation at all). An audit record
+    is written only when something changed.
     """
     wanted = _metadata(
         client_id=client_id,
@@ -189,6 +225,8 @@ def register_client(
         userinfo_signed_response_alg=userinfo_signed_response_alg,
         sector_identifier=sector_identifier,
         active=active,
+        grant_types=grant_types,
+        scopes=scopes,
     )
     if isinstance(organisations, str):
         raise InvalidIdentifier("organisations", "must be a list of URAs")

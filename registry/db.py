@@ -9,8 +9,10 @@ failing when a read snapshot goes stale; that also makes appends to the audit ch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from registry.models import Organisation, Professional
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "TransactionHooks",
     "alembic_config",
     "create_engine",
     "organisation_by_ura",
@@ -36,6 +39,7 @@ __all__ = [
     "read_session",
     "session_scope",
     "transaction",
+    "transaction_hooks",
     "upgrade",
 ]
 
@@ -128,13 +132,45 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+@dataclass(frozen=True)
+class TransactionHooks:
+    """Work an adapter adds to the NEXT service transaction in its context, so that it commits
+    or rolls back with the change: the REST API checks ``If-Match`` against the locked row
+    before the change (RFC 7232 §3.1) and stores its ``Idempotency-Key`` answer after it."""
+
+    after_begin: Callable[[Session], None] | None = None
+    before_commit: Callable[[Session], None] | None = None
+
+
+_HOOKS: ContextVar[TransactionHooks | None] = ContextVar("registry_hooks", default=None)
+
+
+@contextmanager
+def transaction_hooks(hooks: TransactionHooks) -> Iterator[None]:
+    """Run ``hooks`` in the first ``transaction`` opened inside this block (one service call
+    is one transaction), in the same thread."""
+    token = _HOOKS.set(hooks)
+    try:
+        yield
+    finally:
+        _HOOKS.reset(token)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """``session_scope`` for the service layer: a unique or foreign-key violation (a
-    concurrent writer took the same natural key first) surfaces as ``Conflict``."""
+    concurrent writer took the same natural key first) surfaces as ``Conflict``. Runs the
+    ``transaction_hooks`` of its context, once."""
+    hooks = _HOOKS.get()
+    if hooks is not None:
+        _HOOKS.set(None)
     try:
         with session_scope(engine) as session:
+            if hooks is not None and hooks.after_begin is not None:
+                hooks.after_begin(session)
             yield session
+            if hooks is not None and hooks.before_commit is not None:
+                hooks.before_commit(session)
     except IntegrityError as exc:
         raise Conflict(
             "the change conflicts with the current register", log_detail=str(exc.orig)

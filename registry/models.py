@@ -4,8 +4,8 @@ Conventions: UUID strings as primary keys (``seq`` for the audit log), timestamp
 datetimes (SQLModel's ``UTCDateTime``: ``timestamptz`` on PostgreSQL, UTC text on SQLite),
 identifiers as strings (leading zeros matter, identifiers-and-codes.md §1), statuses as short
 strings guarded by CHECK constraints. Nothing is hard-deleted: rows change status, and links
-carry ``removed_at`` (security-checklist.md §3.4). The one Alembic revision under
-``migrations/versions/`` matches these tables exactly; a test compares them.
+carry ``removed_at`` (security-checklist.md §3.4). The Alembic revisions under
+``migrations/versions/`` build exactly these tables; a test compares them.
 """
 
 from __future__ import annotations
@@ -14,23 +14,37 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, MetaData, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    text,
+)
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ADMIN_ROLES",
     "AUTH_METHODS",
+    "CLIENT_GRANT_TYPES",
     "CLIENT_PROFILES",
+    "CLIENT_SCOPES",
     "DECLARATION_STATUSES",
     "ORGANISATION_STATUSES",
     "AdminGrant",
+    "ApiIdempotencyRecord",
     "AuditRecord",
     "Declaration",
     "DeziNumberSequence",
+    "Employment",
     "IdentityBinding",
     "Organisation",
     "OrganisationStatusChange",
+    "PasskeyCredential",
     "Professional",
     "RegistryModel",
     "RelyingParty",
@@ -45,6 +59,9 @@ DECLARATION_STATUSES = ("active", "suspended", "revoked", "expired")
 ADMIN_ROLES = ("registry_admin", "org_admin")
 CLIENT_PROFILES = ("nlgov", "dezi")
 AUTH_METHODS = ("private_key_jwt", "tls_client_auth", "none")
+# RFC 7591 §2 "grant_types" and "scope": what a client may ask the token endpoint for.
+CLIENT_GRANT_TYPES = ("authorization_code", "client_credentials")
+CLIENT_SCOPES = ("openid", "registry")
 
 # Named constraints keep later batch migrations on SQLite workable (Alembic "Dealing with
 # Constraints"); the register has its own MetaData, apart from anything else using SQLModel.
@@ -137,6 +154,54 @@ class IdentityBinding(RegistryModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class PasskeyCredential(RegistryModel, table=True):
+    """A passkey (WebAuthn public key credential) bound to a professional (``registry.passkeys``).
+
+    Bound only from a session at level high (``idp.authn.passkey``). The register keeps the
+    credential public key (COSE_Key, WebAuthn L2 §6.5.1) and the signature counter (§6.1.1),
+    never a private key. ``credential_id`` is the base64url credential ID (at most 1023 bytes,
+    WebAuthn L3 §5.1), unique across all professionals (L2 §7.1). Revoked rows stay.
+    """
+
+    __tablename__ = "passkey_credential"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    credential_id: str = Field(max_length=1400, unique=True)
+    professional_id: str = Field(foreign_key="professional.id", index=True, max_length=36)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    sign_count: int = Field(default=0, sa_type=BigInteger)
+    user_handle: str = Field(max_length=128)
+    name: str = Field(max_length=64)
+    aaguid: str = Field(max_length=36)
+    backup_eligible: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class Employment(RegistryModel, table=True):
+    """An organisation's own staff number (personeelsnummer) for a professional.
+
+    The bulk import matches a professional on (URA, personeelsnummer) (INTERFACES.md "Bulk
+    import files"), so a staff number names one professional per organisation: a unique index.
+    One professional may hold numbers at several organisations (or two at one). Links are
+    never removed; the declarations say whether the person still works there.
+    """
+
+    __tablename__ = "employment"
+    __table_args__ = (
+        Index("uq_employment_staff_number", "organisation_id", "personeelsnummer", unique=True),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=36)
+    personeelsnummer: str = Field(max_length=64)
+    professional_id: str = Field(foreign_key="professional.id", index=True, max_length=36)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Declaration(RegistryModel, table=True):
     """A declaration (verklaring basis): professional x organisation x role.
 
@@ -200,6 +265,8 @@ class RelyingParty(RegistryModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"], sa_type=JSON)
+    scopes: list[str] = Field(default_factory=lambda: ["openid"], sa_type=JSON)
 
 
 class RelyingPartyOrganisation(RegistryModel, table=True):
@@ -286,3 +353,25 @@ class DeziNumberSequence(RegistryModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     next_value: int = Field(sa_type=BigInteger)
+
+
+class ApiIdempotencyRecord(RegistryModel, table=True):
+    """The stored answer to a REST API POST sent with an ``Idempotency-Key``.
+
+    draft-ietf-httpapi-idempotency-key-header §2: the same key with the same request gets the
+    same response and no second effect. Written in the SAME transaction as the change it answers
+    (``registry.api.idempotency``), so a change never exists without its answer; the unique
+    index makes a concurrent second request with the key lose. A cache of responses, not register
+    data: a record past its lifetime may be replaced by a new request with the same key.
+    """
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (Index("uq_api_idempotency_key", "principal", "idempotency_key", unique=True),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    principal: str = Field(max_length=128)
+    idempotency_key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)

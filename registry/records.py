@@ -19,8 +19,10 @@ from registry.models import Declaration, Organisation, Professional, RelyingPart
 __all__ = [
     "ClientRecord",
     "DeclarationRecord",
+    "DeclarationStatusRecord",
     "OrganisationRecord",
     "ProfessionalRecord",
+    "RevocationRecord",
     "client_record",
     "declaration_record",
     "organisation_record",
@@ -46,6 +48,8 @@ class ClientRecord:
     backchannel_logout_uri: str | None
     post_logout_redirect_uris: tuple[str, ...]
     active: bool
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    scopes: tuple[str, ...] = ("openid",)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,25 @@ class DeclarationRecord:
 
 
 @dataclass(frozen=True)
+class DeclarationStatusRecord:
+    """Where a declaration stands, whatever its status (the IdP's ``DeclarationStatusView``)."""
+
+    declaration_id: str
+    status: str
+    organisation_status: str
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    """A declaration no longer usable for a reason other than time (``RevocationView``)."""
+
+    declaration_id: str
+    revoked_at: datetime
+
+
+@dataclass(frozen=True)
 class OrganisationRecord:
     """A care provider as the service layer reports it."""
 
@@ -104,6 +127,8 @@ def client_record(row: RelyingParty, organisations: tuple[str, ...]) -> ClientRe
         backchannel_logout_uri=row.backchannel_logout_uri,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris),
         active=row.active,
+        grant_types=tuple(row.grant_types),
+        scopes=tuple(row.scopes),
     )
 
 

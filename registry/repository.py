@@ -9,6 +9,7 @@ a revocation is effective on the next call (DECISIONS.md #11). Malformed identif
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from registry.models import (
     Declaration,
     IdentityBinding,
     Organisation,
+    OrganisationStatusChange,
     Professional,
     RelyingParty,
     RelyingPartyOrganisation,
@@ -32,8 +34,10 @@ from registry.models import (
 from registry.records import (
     ClientRecord,
     DeclarationRecord,
+    DeclarationStatusRecord,
     OrganisationRecord,
     ProfessionalRecord,
+    RevocationRecord,
     client_record,
     declaration_record,
     organisation_record,
@@ -127,6 +131,76 @@ class SqlRegister:
         with read_session(self._engine) as session:
             row = session.exec(statement).first()
             return None if row is None else _record(row)
+
+    # -- revocation (Dezi v0.7 §6) ---------------------------------------------------------------
+
+    def declaration_status(self, declaration_id: str) -> DeclarationStatusRecord | None:
+        """The declaration's own and its organisation's status, whatever they are; ``None``
+        for an unknown or malformed id."""
+        try:
+            wanted = str(uuid.UUID(declaration_id))
+        except (ValueError, TypeError, AttributeError):
+            return None
+        statement = (
+            select(Declaration, Organisation.status)
+            .join(Organisation, col(Organisation.id) == col(Declaration.organisation_id))
+            .where(Declaration.id == wanted)
+        )
+        with read_session(self._engine) as session:
+            row = session.exec(statement).first()
+        if row is None:
+            return None
+        declaration, organisation_status = row
+        return DeclarationStatusRecord(
+            declaration_id=declaration.id,
+            status=declaration.status,
+            organisation_status=organisation_status,
+            valid_from=declaration.valid_from,
+            valid_until=declaration.valid_until,
+        )
+
+    def revocations(self, since: datetime, at: datetime) -> list[RevocationRecord]:
+        """Declarations not usable for a reason other than time, still inside their validity
+        at ``at``, revoked at or after ``since``; ordered by time, then id.
+
+        The time is ``revoked_at`` for a declaration that is not active (its ``created_at``,
+        the earliest bound, when the register kept no time), and the organisation's last
+        status change for an active declaration of a suspended or ended organisation.
+        """
+        _require_aware(since)
+        _require_aware(at)
+        in_validity = or_(col(Declaration.valid_until).is_(None), col(Declaration.valid_until) > at)
+        own = select(Declaration).where(
+            Declaration.status != "active",
+            in_validity,
+            or_(col(Declaration.revoked_at).is_(None), col(Declaration.revoked_at) >= since),
+        )
+        changed = (
+            select(
+                OrganisationStatusChange.organisation_id,
+                sa.func.max(OrganisationStatusChange.at).label("at"),
+            )
+            .group_by(col(OrganisationStatusChange.organisation_id))
+            .subquery()
+        )
+        through_organisation = (
+            select(Declaration.id, changed.c.at)
+            .join(Organisation, col(Organisation.id) == col(Declaration.organisation_id))
+            .join(changed, changed.c.organisation_id == col(Organisation.id))
+            .where(
+                Declaration.status == "active",
+                col(Organisation.status).in_(["suspended", "ended"]),
+                in_validity,
+                changed.c.at >= since,
+            )
+        )
+        with read_session(self._engine) as session:
+            found = [
+                RevocationRecord(row.id, row.revoked_at or row.created_at)
+                for row in session.exec(own).all()
+            ]
+            found += [RevocationRecord(i, t) for i, t in session.exec(through_organisation).all()]
+        return sorted(found, key=lambda r: (r.revoked_at, r.declaration_id))
 
     def professional_for_binding(self, method: str, subject_hash: str) -> ProfessionalRecord | None:
         """The professional a login subject (``IdentityBinding``) is bound to."""

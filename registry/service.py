@@ -6,8 +6,9 @@ nothing is deleted, only superseded (§3.4). Every input is validated before the
 opens; invariants that need the database are checked inside it, and the unique indexes back
 them up against concurrent writers (a lost race surfaces as ``Conflict``).
 
-``actor`` names who made the change (``dezi:<nummer>``, ``system:seed`` …); ``source`` is the
-access point (NEN 7513: "from where").
+``actor`` names who made the change (``dezi:<nummer>``, ``client:<id>``, ``system:seed`` …);
+``on_behalf_of`` the organisation (URA) it acted for, if any; ``source`` is the access point
+(NEN 7513: "from where").
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def enrol_organisation(
     actor: str,
     status: str = "active",
     source: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> OrganisationRecord:
     """Enrol a care provider. The same URA with the same data again is a no-op; with other
     data it is a ``Conflict`` (changes have their own functions)."""
@@ -114,6 +116,7 @@ def enrol_organisation(
             session,
             actor=actor,
             source=source,
+            on_behalf_of=on_behalf_of,
             action="organisation.enrol",
             object_type="organisation",
             object_id=ura,
@@ -131,6 +134,7 @@ def set_organisation_status(
     actor: str,
     reason: str | None = None,
     source: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> OrganisationRecord:
     """Move an organisation along pending → active ⇄ suspended → ended, with history.
 
@@ -161,6 +165,7 @@ def set_organisation_status(
             session,
             actor=actor,
             source=source,
+            on_behalf_of=on_behalf_of,
             action="organisation.status",
             object_type="organisation",
             object_id=ura,
@@ -173,7 +178,7 @@ def set_organisation_status(
 # -- professionals ----------------------------------------------------------------------------
 
 
-def _issue_dezi_nummer(session: Session) -> str:
+def issue_dezi_nummer(session: Session) -> str:
     """Next number from the counter, skipping numbers already held (e.g. imported UZI
     numbers). The row lock (PostgreSQL) or the write lock (SQLite) makes it collision-free,
     and the counter never goes down, so a number is never issued twice."""
@@ -209,6 +214,7 @@ def enrol_professional(
     *,
     actor: str,
     source: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> ProfessionalRecord:
     """Enrol a care worker; issue a new Dezi number when ``dezi_nummer`` is None.
 
@@ -241,7 +247,7 @@ def enrol_professional(
             ).first()
             if holder is not None:
                 raise Conflict("this BIG number belongs to another professional")
-        number = given if given is not None else _issue_dezi_nummer(session)
+        number = given if given is not None else issue_dezi_nummer(session)
         row = Professional(
             dezi_nummer=number,
             big_nummer=big,
@@ -255,6 +261,7 @@ def enrol_professional(
             session,
             actor=actor,
             source=source,
+            on_behalf_of=on_behalf_of,
             action="professional.enrol",
             object_type="professional",
             object_id=number,
@@ -278,6 +285,7 @@ def add_declaration(
     actor: str,
     personeelsnummer: str | None = None,
     source: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> DeclarationRecord:
     """Declare that a professional works for an organisation in a role.
 
@@ -331,6 +339,7 @@ def add_declaration(
             session,
             actor=actor,
             source=source,
+            on_behalf_of=on_behalf_of,
             action="declaration.add",
             object_type="declaration",
             object_id=row.id,
@@ -341,7 +350,13 @@ def add_declaration(
 
 
 def revoke_declaration(
-    engine: Engine, declaration_id: str, reason: str, *, actor: str, source: str | None = None
+    engine: Engine,
+    declaration_id: str,
+    reason: str,
+    *,
+    actor: str,
+    source: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> None:
     """Revoke a declaration (kept, with who, when and why). Revoking twice is a no-op."""
     reason = normalise_name(reason, field="reason", max_length=512)
@@ -360,6 +375,7 @@ def revoke_declaration(
             session,
             actor=actor,
             source=source,
+            on_behalf_of=on_behalf_of,
             action="declaration.revoke",
             object_type="declaration",
             object_id=row.id,

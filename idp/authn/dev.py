@@ -31,8 +31,12 @@ class DevLogin:
         )
         return FormStep("login_dev.html", {"dezi_nummer": hint, "error": None})
 
+    def claimed_account(self, form: Mapping[str, str]) -> str:
+        """The typed number, malformed or not: throttled per account (``NamesAccount``)."""
+        return form.get("dezi_nummer", "").strip()
+
     def complete(self, context: LoginContext, form: Mapping[str, str]) -> LoginOutcome:
-        number = form.get("dezi_nummer", "").strip()
+        number = self.claimed_account(form)
         if not DEZI_RE.match(number) or self.register.find_professional(number) is None:
             # Same text for a malformed and an unknown number (no enumeration, ASVS 6.3.8).
             raise LoginFailed("This Dezi number cannot log in here.")

@@ -16,7 +16,9 @@ from idp.protocol.models import AuthorizationRequest
 from idp.protocol.ports import ClientStore, ClientView
 from idp.protocol.redirect import matches
 
-SUPPORTED_SCOPES = ("openid",)
+# ``registry``: the access token is also for the registry API (``api_access``); granted only to
+# clients registered for it (RFC 7591 §2 "scope"), since there is no consent step.
+SUPPORTED_SCOPES = ("openid", "registry")
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 MAX_PARAM = 2048
 MAX_CLAIMS = 4096
@@ -123,7 +125,9 @@ def validate_authorization_request(
     if "openid" not in scopes:
         raise fail("invalid_scope", "The scope must contain openid")
     # OIDC Core §3.1.2.1: scope values that are not understood are ignored.
-    granted = tuple(s for s in SUPPORTED_SCOPES if s in scopes)
+    granted = tuple(
+        s for s in SUPPORTED_SCOPES if s in scopes and (s == "openid" or s in client.scopes)
+    )
 
     challenge = _single(params, "code_challenge")
     method = _single(params, "code_challenge_method")

@@ -91,6 +91,10 @@ class AuthorizationCodeGrant:
             raise OAuthError(
                 "unsupported_grant_type", "Only the authorization_code grant is supported"
             )
+        return self.exchange(form, client)
+
+    def exchange(self, form: Mapping[str, str], client: ClientView) -> TokenResponse:
+        """RFC 6749 §4.1.3 for an already authenticated client (``token_endpoint``)."""
         code = form.get("code")
         if not code or len(code) > 256:
             raise invalid_request("code is required")

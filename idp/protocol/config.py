@@ -9,6 +9,7 @@ TOKEN_PATH = "/token"
 USERINFO_PATH = "/userinfo"
 JWKS_PATH = "/jwks.json"
 END_SESSION_PATH = "/logout"
+API_PATH = "/api/v1"  # the registry REST API, a resource server of this OP
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,8 @@ class ProviderConfig:
     def userinfo_audience(self) -> str:
         """RFC 9068 §3: access tokens for userinfo name the userinfo endpoint as audience."""
         return self.url(USERINFO_PATH)
+
+    @property
+    def api_audience(self) -> str:
+        """RFC 9068 §3 / RFC 8707: tokens for the registry API name ``{issuer}/api/v1``."""
+        return self.url(API_PATH)

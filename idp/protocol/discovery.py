@@ -18,7 +18,7 @@ from idp.protocol.config import (
     USERINFO_PATH,
     ProviderConfig,
 )
-from idp.protocol.jose import CLIENT_ASSERTION_ALGS, SIGNING_ALGS
+from idp.protocol.jose import CLIENT_ASSERTION_ALGS, JWE_ENC_ALGS, JWE_KEY_ALGS, SIGNING_ALGS
 from idp.protocol.models import LOA_ORDER
 from idp.protocol.tokens import IDENTITY_CLAIMS
 
@@ -33,7 +33,7 @@ def oauth_metadata(config: ProviderConfig) -> dict[str, Any]:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
         "code_challenge_methods_supported": ["S256"],
@@ -50,6 +50,9 @@ def openid_configuration(config: ProviderConfig) -> dict[str, Any]:
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
             "userinfo_signing_alg_values_supported": list(SIGNING_ALGS),
+            # The Dezi JWE (v0.7 §2.5) for clients that registered an encryption key.
+            "userinfo_encryption_alg_values_supported": list(JWE_KEY_ALGS),
+            "userinfo_encryption_enc_values_supported": list(JWE_ENC_ALGS),
             "request_object_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
             "acr_values_supported": list(LOA_ORDER),
             "claims_supported": [

@@ -34,6 +34,7 @@ KNOWN_ERRORS: dict[str, str] = {
     "invalid_scope": "RFC 6749 §4.1.2.1, §5.2",
     "access_denied": "RFC 6749 §4.1.2.1",
     "invalid_token": "RFC 6750 §3.1",
+    "insufficient_scope": "RFC 6750 §3.1",
     "login_required": "OIDC Core §3.1.2.6",
     "interaction_required": "OIDC Core §3.1.2.6",
     "consent_required": "OIDC Core §3.1.2.6",

@@ -38,9 +38,9 @@ class JoseRejected(Exception):
         self.reason = reason
 
 
-def unverified_header(token: str) -> dict[str, Any]:
+def unverified_header(token: str, max_bytes: int = MAX_JWT_BYTES) -> dict[str, Any]:
     """Parse the protected header of a compact JWS after size and shape checks."""
-    if len(token) > MAX_JWT_BYTES:
+    if len(token) > max_bytes:
         raise JoseRejected("token too large")
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
@@ -74,15 +74,17 @@ def verify_jwt(
     algorithms: tuple[str, ...],
     *,
     allowed_headers: frozenset[str] = frozenset(),
+    max_bytes: int = MAX_JWT_BYTES,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS against ``keys`` with an allow-list; return (header, claims).
 
     Claims are not checked here (time, audience): callers check what their spec requires.
     ``allowed_headers`` admits a key-naming header (the verklaring's ``jku``, Dezi v0.7 §2.6)
     only for a caller that has already checked it against its own allow-list and fetched
-    ``keys`` from there: the header never supplies the key itself.
+    ``keys`` from there: the header never supplies the key itself. ``max_bytes`` raises the size
+    bound for a large signed document (the revocation list, Dezi v0.7 §6).
     """
-    header = unverified_header(token)
+    header = unverified_header(token, max_bytes)
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in algorithms:
         raise JoseRejected(f"algorithm not allowed: {alg!r}")
@@ -95,9 +97,13 @@ def verify_jwt(
     candidates = [k for k in candidates if k.key_type == ALG_KEY_TYPE[alg]]
     if not candidates:
         raise JoseRejected("no matching key")
+    registry = None
+    if max_bytes > MAX_JWT_BYTES:  # joserfc's own payload bound is 128 000 bytes
+        registry = jws.JWSRegistry(algorithms=[alg])
+        registry.max_payload_length = max_bytes
     for key in candidates:
         try:
-            token_obj = jwt.decode(token, key, algorithms=[alg])
+            token_obj = jwt.decode(token, key, algorithms=[alg], registry=registry)
         except JoseError:
             continue
         except ValueError:
@@ -118,7 +124,10 @@ def sign_jwt(
     """``extra_header`` adds members such as ``jku`` (the verklaring, Dezi v0.7 §2.6)."""
     if alg not in SIGNING_ALGS or key.key_type != ALG_KEY_TYPE[alg]:
         raise ValueError(f"cannot sign {alg} with a {key.key_type} key")
-    header: dict[str, Any] = {**(extra_header or {}), "alg": alg, "typ": typ, "kid": key.kid}
+    header: dict[str, Any] = {"alg": alg, "typ": typ, "kid": key.kid}
+    if extra_header and header.keys() & extra_header.keys():
+        raise ValueError("extra_header must not replace alg, typ or kid")
+    header.update(extra_header or {})
     return jwt.encode(header, claims, key, algorithms=[alg])
 
 

@@ -120,6 +120,18 @@ class CodeRedemption:
 
 
 @dataclass(frozen=True, slots=True)
+class HitCount:
+    """A fixed-window counter of ``StateStore.count_hit`` (rate limits, ``idp.protocol.throttle``).
+
+    ``count`` is the number of hits in the open window (0: none open); ``resets_in`` the whole
+    seconds, rounded up, until that window closes (0 when none is open).
+    """
+
+    count: int = 0
+    resets_in: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Grant(_JsonRecord):
     """The authorisation behind issued access tokens; deleting it revokes them (RFC 6749 §10.5)."""
 
@@ -150,3 +162,20 @@ class SsoSession(_JsonRecord):
     clients: tuple[str, ...] = field(default=())
     grants: tuple[str, ...] = field(default=())
     restrict_to: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamLogin(_JsonRecord):
+    """An authorization request this OP sent to an upstream OP as a relying party
+    (``idp.authn.oidc_upstream``), kept under its ``state`` until the browser comes back.
+
+    Single use (taken atomically): a replayed ``state`` finds nothing (RFC 6749 §10.12,
+    OIDC Core §3.1.2.1). ``nonce`` and ``code_verifier`` never leave the server except in the
+    requests they belong to (OIDC Core §3.1.3.7 point 11; RFC 7636 §4.5).
+    """
+
+    tx_id: str
+    method: str
+    nonce: str
+    code_verifier: str
+    created_at: int

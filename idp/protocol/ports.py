@@ -13,7 +13,15 @@ from typing import Any, Protocol
 
 from joserfc.jwk import KeySet
 
-from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+from idp.protocol.models import (
+    CodeRecord,
+    CodeRedemption,
+    Grant,
+    HitCount,
+    LoginTransaction,
+    SsoSession,
+    UpstreamLogin,
+)
 
 # --------------------------------------------------------------------------------------------
 # Short-lived protocol state. Every operation has a TTL; single use is atomic.
@@ -48,6 +56,36 @@ class StateStore(Protocol):
         """True exactly once per (namespace, key) within ``ttl`` seconds (SET NX)."""
         ...
 
+    # WebAuthn ceremony challenges (W3C WebAuthn L2 §13.4.3): issued once, taken once.
+    def put_challenge(self, key: str, challenge: str, ttl: int) -> None:
+        """Keep ``challenge`` under ``key`` for ``ttl`` seconds (replacing an older one)."""
+        ...
+
+    def take_challenge(self, key: str) -> str | None:
+        """Return and delete the challenge atomically: only the first caller gets it."""
+        ...
+
+    # Requests sent to an upstream OP (idp.authn.oidc_upstream), keyed by their ``state``.
+    def put_upstream_login(self, state: str, login: UpstreamLogin, ttl: int) -> None: ...
+
+    def take_upstream_login(self, state: str) -> UpstreamLogin | None:
+        """Return and delete the record atomically: a ``state`` is answered at most once."""
+        ...
+
+    # A cross-site form post (a SAML IdP's HTTP-POST binding) relayed to a same-site GET under a
+    # random one-time ticket (idp.web.postback); and the SAML request each login is waiting on.
+    def stash_postback(self, ticket: str, payload: str, ttl: int) -> None: ...
+
+    def take_postback(self, ticket: str) -> str | None:
+        """Return and delete the payload atomically: a ticket is redeemed at most once."""
+        ...
+
+    def put_saml_request(self, tx_id: str, request_id: str, ttl: int) -> None: ...
+
+    def take_saml_request(self, tx_id: str) -> str | None:
+        """Return and delete the request ID atomically: one response per request."""
+        ...
+
     # Grants behind access tokens.
     def put_grant(self, grant: Grant, ttl: int) -> None: ...
 
@@ -65,6 +103,18 @@ class StateStore(Protocol):
     def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
         """The live sessions of one person (to end them all, ASVS 7.4.2 and 7.4.5)."""
         ...
+
+    # Fixed-window counters for rate limits and lockouts (idp.protocol.throttle; ASVS 6.3.1).
+    def count_hit(self, scope: str, key: str, window: int) -> HitCount:
+        """Add one hit to (scope, key) atomically and return the count. The window opens with
+        the first hit and closes ``window`` seconds later; later hits do not extend it."""
+        ...
+
+    def hit_count(self, scope: str, key: str) -> HitCount:
+        """The count of (scope, key) without adding a hit (``HitCount()`` when none is open)."""
+        ...
+
+    def clear_hits(self, scope: str, key: str) -> None: ...
 
     # Health.
     def ping(self) -> bool: ...
@@ -109,6 +159,10 @@ class ClientView(Protocol):
     def post_logout_redirect_uris(self) -> tuple[str, ...]: ...
     @property
     def active(self) -> bool: ...
+    @property
+    def grant_types(self) -> tuple[str, ...]: ...  # RFC 7591 §2, e.g. client_credentials
+    @property
+    def scopes(self) -> tuple[str, ...]: ...  # RFC 7591 §2 "scope": what it may be granted
 
 
 class ProfessionalView(Protocol):

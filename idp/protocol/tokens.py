@@ -13,6 +13,7 @@ from typing import Any
 
 from authlib.oidc.core.util import create_half_hash as _authlib_half_hash
 
+from idp.protocol.api_access import token_audience
 from idp.protocol.config import ProviderConfig
 from idp.protocol.models import Grant
 from idp.protocol.ports import DeclarationView, Signer
@@ -67,11 +68,13 @@ def requested_claims(claims_param: str | None, member: str) -> dict[str, Any]:
 def access_token(
     config: ProviderConfig, signer: Signer, grant: Grant, now: int
 ) -> tuple[str, dict[str, Any]]:
-    """RFC 9068 §2.2: ``typ: at+jwt``, audience-restricted, short-lived, unique ``jti``."""
+    """RFC 9068 §2.2: ``typ: at+jwt``, audience-restricted, short-lived, unique ``jti``.
+
+    The audience is userinfo, plus the registry API when the ``registry`` scope was granted."""
     claims: dict[str, Any] = {
         "iss": config.issuer,
         "sub": grant.sub,
-        "aud": config.userinfo_audience,
+        "aud": token_audience(config, grant.scope),
         "client_id": grant.client_id,
         "iat": now,
         "nbf": now,

@@ -2,8 +2,9 @@
 
 The access token must be one of ours (RFC 9068 §4: ``typ: at+jwt``, audience, expiry), its grant
 must still exist (revoked on code reuse or logout), and the declaration must still be usable
-(DECISIONS.md #11). The response is JSON, or a signed JWT when the client registered
-``userinfo_signed_response_alg`` (OIDC Core §5.3.2).
+(DECISIONS.md #11). The response is the Dezi JWE with the verklaring when the client registered
+an encryption key (Dezi v0.7 §2.5, ``userinfo_jwe.py``), else JSON, or a signed JWT when the
+client registered ``userinfo_signed_response_alg`` (OIDC Core §5.3.2).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from idp.protocol.api_access import audience_includes
 from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
 from idp.protocol.ports import ClientStore, Register, Signer, StateStore
 from idp.protocol.tokens import identity_claims, new_id
+from idp.protocol.userinfo_jwe import DeziUserinfo
 
 CLOCK_SKEW = 30
 
@@ -39,6 +42,7 @@ class UserInfoEndpoint:
     register: Register
     signer: Signer
     clock: Callable[[], float] = time.time
+    dezi: DeziUserinfo | None = None
 
     def validate_access_token(self, token: str) -> Grant:
         try:
@@ -51,7 +55,7 @@ class UserInfoEndpoint:
             raise invalid_token("not an access token (typ)")
         if claims.get("iss") != self.config.issuer:
             raise invalid_token("wrong issuer")
-        if claims.get("aud") != self.config.userinfo_audience:
+        if not audience_includes(claims.get("aud"), self.config.userinfo_audience):
             raise invalid_token("wrong audience")
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp + CLOCK_SKEW < now:
@@ -75,6 +79,10 @@ class UserInfoEndpoint:
             raise invalid_token(f"declaration {grant.declaration_id} no longer usable")
         claims: dict[str, Any] = {"sub": grant.sub, **identity_claims(declaration)}
         client = self.clients.get_client(grant.client_id)
+        enc_key = self.dezi.encryption_key(client) if self.dezi and client else None
+        if enc_key is not None and self.dezi is not None and client is not None:
+            body = self.dezi.respond(grant, client, declaration, enc_key, now)  # Dezi v0.7 §2.5
+            return UserInfoResponse("application/jwt", jwt_body=body)
         alg = client.userinfo_signed_response_alg if client is not None else None
         if alg:
             signed = dict(claims)

@@ -45,6 +45,25 @@ def seen_key(namespace: str, key: str) -> str:
     return f"{PREFIX}seen:{namespace}:{_sha256_hex(key)}"
 
 
+def challenge_key(key: str) -> str:
+    # Hashed like replay-cache keys: the key names a login transaction or a session.
+    return f"{PREFIX}challenge:{_sha256_hex(key)}"
+
+
+def upstream_login_key(state: str) -> str:
+    # ``state`` comes back in a query string: hashing bounds its length (idp.authn.oidc_upstream).
+    return f"{PREFIX}upstream:{_sha256_hex(state)}"
+
+
+def postback_key(ticket: str) -> str:
+    # The ticket travels in a URL: only its hash names the stored (sealed) form.
+    return f"{PREFIX}postback:{_sha256_hex(ticket)}"
+
+
+def saml_request_key(tx_id: str) -> str:
+    return f"{PREFIX}samlreq:{_sha256_hex(tx_id)}"
+
+
 def grant_key(grant_id: str) -> str:
     # Hash tag: the grant and its revocation marker share a Redis Cluster slot (one MGET).
     return f"{PREFIX}grant:{{{grant_id}}}"
@@ -66,6 +85,12 @@ def person_sessions_key(dezi_nummer: str) -> str:
 
 def session_key(sid: str) -> str:
     return f"{PREFIX}sso:{sid}"
+
+
+def hits_key(scope: str, key: str) -> str:
+    # Rate-limit keys name accounts and addresses: the policy passes keyed hashes, and hashing
+    # again here bounds the length whatever a caller passes.
+    return f"{PREFIX}hits:{scope}:{_sha256_hex(key)}"
 
 
 def check_ttl(ttl: int, name: str = "ttl") -> None:

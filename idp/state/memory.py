@@ -9,11 +9,20 @@ a single process: several workers need :class:`idp.state.RedisStateStore`.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
 
-from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+from idp.protocol.models import (
+    CodeRecord,
+    CodeRedemption,
+    Grant,
+    HitCount,
+    LoginTransaction,
+    SsoSession,
+    UpstreamLogin,
+)
 from idp.state import _keys
 
 __all__ = ["MemoryStateStore"]
@@ -66,6 +75,13 @@ class MemoryStateStore:
     def _get(self, key: str) -> str | None:
         with self._lock:
             entry = self._live(key, self._clock())
+        return None if entry is None else entry[1]
+
+    def _take(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._live(key, self._clock())
+            if entry is not None:
+                del self._entries[key]
         return None if entry is None else entry[1]
 
     def _delete(self, key: str) -> None:
@@ -136,6 +152,50 @@ class MemoryStateStore:
             self._set(full_key, "1", ttl, now)
             return True
 
+    # -- WebAuthn challenges ---------------------------------------------------------------------
+
+    def put_challenge(self, key: str, challenge: str, ttl: int) -> None:
+        self._put(_keys.challenge_key(key), challenge, ttl)
+
+    def take_challenge(self, key: str) -> str | None:
+        """Get and delete under the lock: a challenge is answered at most once."""
+        full_key = _keys.challenge_key(key)
+        with self._lock:
+            entry = self._live(full_key, self._clock())
+            if entry is not None:
+                del self._entries[full_key]
+        return None if entry is None else entry[1]
+
+    # -- upstream logins -------------------------------------------------------------------------
+
+    def put_upstream_login(self, state: str, login: UpstreamLogin, ttl: int) -> None:
+        self._put(_keys.upstream_login_key(state), login.to_json(), ttl)
+
+    def take_upstream_login(self, state: str) -> UpstreamLogin | None:
+        """Get and delete under the lock: a replayed ``state`` finds nothing."""
+        key = _keys.upstream_login_key(state)
+        with self._lock:
+            entry = self._live(key, self._clock())
+            if entry is not None:
+                del self._entries[key]
+        return None if entry is None else UpstreamLogin.from_json(entry[1])
+
+    # -- SAML: post-back relay and outstanding requests ----------------------------------------
+
+    def stash_postback(self, ticket: str, payload: str, ttl: int) -> None:
+        self._put(_keys.postback_key(ticket), payload, ttl)
+
+    def take_postback(self, ticket: str) -> str | None:
+        """Get and delete under the lock: a ticket is redeemed at most once."""
+        return self._take(_keys.postback_key(ticket))
+
+    def put_saml_request(self, tx_id: str, request_id: str, ttl: int) -> None:
+        self._put(_keys.saml_request_key(tx_id), request_id, ttl)
+
+    def take_saml_request(self, tx_id: str) -> str | None:
+        """Get and delete under the lock: one response per request (SAML Profiles §4.1.4.3)."""
+        return self._take(_keys.saml_request_key(tx_id))
+
     # -- grants ----------------------------------------------------------------------------------
 
     def put_grant(self, grant: Grant, ttl: int) -> None:
@@ -193,6 +253,31 @@ class MemoryStateStore:
             alive = sorted(s.sid for s in found)
             self._entries[index] = (current[0], json.dumps(alive))
         return found
+
+    # -- rate-limit counters ----------------------------------------------------------------------
+
+    def count_hit(self, scope: str, key: str, window: int) -> HitCount:
+        """INCR with the expiry set by the first hit only, under the lock (fixed window)."""
+        _keys.check_ttl(window, "window")
+        full_key = _keys.hits_key(scope, key)
+        with self._lock:
+            now = self._clock()
+            entry = self._live(full_key, now)
+            if entry is None:
+                self._set(full_key, "1", window, now)
+                return HitCount(1, window)
+            count = int(entry[1]) + 1
+            self._entries[full_key] = (entry[0], str(count))
+        return HitCount(count, math.ceil(entry[0] - now))
+
+    def hit_count(self, scope: str, key: str) -> HitCount:
+        with self._lock:
+            now = self._clock()
+            entry = self._live(_keys.hits_key(scope, key), now)
+        return HitCount() if entry is None else HitCount(int(entry[1]), math.ceil(entry[0] - now))
+
+    def clear_hits(self, scope: str, key: str) -> None:
+        self._delete(_keys.hits_key(scope, key))
 
     # -- health ----------------------------------------------------------------------------------
 

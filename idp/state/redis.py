@@ -13,7 +13,15 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from idp.protocol.models import CodeRecord, CodeRedemption, Grant, LoginTransaction, SsoSession
+from idp.protocol.models import (
+    CodeRecord,
+    CodeRedemption,
+    Grant,
+    HitCount,
+    LoginTransaction,
+    SsoSession,
+    UpstreamLogin,
+)
 from idp.state import _keys
 
 __all__ = ["RedisStateStore"]
@@ -38,6 +46,11 @@ return {0}
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _seconds(pttl: int, fallback: int) -> int:
+    """A ``PTTL`` reply in whole seconds, rounded up; ``fallback`` if the key just expired."""
+    return -(-int(pttl) // 1000) if pttl > 0 else fallback
 
 
 class RedisStateStore:
@@ -104,6 +117,48 @@ class RedisStateStore:
         _keys.check_ttl(ttl)
         return bool(self._client.set(_keys.seen_key(namespace, key), "1", nx=True, ex=ttl))
 
+    # -- WebAuthn challenges ---------------------------------------------------------------------
+
+    def put_challenge(self, key: str, challenge: str, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.challenge_key(key), challenge, ex=ttl)
+
+    def take_challenge(self, key: str) -> str | None:
+        """``GETDEL``: a challenge is answered at most once."""
+        raw = self._client.getdel(_keys.challenge_key(key))
+        return None if raw is None else _text(raw)
+
+    # -- upstream logins -------------------------------------------------------------------------
+
+    def put_upstream_login(self, state: str, login: UpstreamLogin, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.upstream_login_key(state), login.to_json(), ex=ttl)
+
+    def take_upstream_login(self, state: str) -> UpstreamLogin | None:
+        """``GETDEL``: a replayed ``state`` finds nothing."""
+        raw = self._client.getdel(_keys.upstream_login_key(state))
+        return None if raw is None else UpstreamLogin.from_json(raw)
+
+    # -- SAML: post-back relay and outstanding requests ----------------------------------------
+
+    def stash_postback(self, ticket: str, payload: str, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.postback_key(ticket), payload, ex=ttl)
+
+    def take_postback(self, ticket: str) -> str | None:
+        """``GETDEL``: a ticket is redeemed at most once."""
+        raw = self._client.getdel(_keys.postback_key(ticket))
+        return None if raw is None else _text(raw)
+
+    def put_saml_request(self, tx_id: str, request_id: str, ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        self._client.set(_keys.saml_request_key(tx_id), request_id, ex=ttl)
+
+    def take_saml_request(self, tx_id: str) -> str | None:
+        """``GETDEL``: one response per request (SAML Profiles §4.1.4.3)."""
+        raw = self._client.getdel(_keys.saml_request_key(tx_id))
+        return None if raw is None else _text(raw)
+
     # -- grants ----------------------------------------------------------------------------------
 
     def put_grant(self, grant: Grant, ttl: int) -> None:
@@ -155,6 +210,31 @@ class RedisStateStore:
         if gone:
             self._client.srem(index, *gone)
         return found
+
+    # -- rate-limit counters ----------------------------------------------------------------------
+
+    def count_hit(self, scope: str, key: str, window: int) -> HitCount:
+        """``INCR``, ``EXPIRE NX`` and ``PTTL`` in one MULTI/EXEC: the first hit opens the window,
+        later hits leave its expiry alone, and the key never lives without a TTL."""
+        _keys.check_ttl(window, "window")
+        full_key = _keys.hits_key(scope, key)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.incr(full_key)
+            pipe.expire(full_key, window, nx=True)
+            pipe.pttl(full_key)
+            count, _, pttl = pipe.execute()
+        return HitCount(int(count), _seconds(pttl, window))
+
+    def hit_count(self, scope: str, key: str) -> HitCount:
+        full_key = _keys.hits_key(scope, key)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(full_key)
+            pipe.pttl(full_key)
+            raw, pttl = pipe.execute()
+        return HitCount() if raw is None else HitCount(int(raw), _seconds(pttl, 1))
+
+    def clear_hits(self, scope: str, key: str) -> None:
+        self._client.delete(_keys.hits_key(scope, key))
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.web import browser, sso
+from idp.web import browser, passkeys, sso
 from idp.web.common import BadInput, error_page, form_pairs, render, see_other, services
 from idp.web.logout import end_session
 from idp.web.services import Services
@@ -77,6 +77,7 @@ async def account(request: Request) -> Response:
             "other_sessions": len([s for s in others if s.sid != session.sid]),
             "started": datetime.fromtimestamp(session.created_at, UTC).strftime("%H:%M UTC"),
             "csrf_token": _csrf(svc, session.sid, binding),
+            **await passkeys.account_section(svc, session, binding),
         },
     )
     browser.set_binding_cookie(response, svc.settings, binding)

@@ -64,18 +64,22 @@ def csrf_ok(secret: bytes, tx_id: str, binding: str, presented: str | None) -> b
     return hmac.compare_digest(csrf_token(secret, tx_id, binding), presented)
 
 
-def origin_ok(request: Request, issuer: str) -> bool:
+def origin_ok(request: Request, issuer: str, *also: str) -> bool:
     """A cross-site POST is refused (ASVS 3.5.3).
 
     Pages are served with ``Referrer-Policy: no-referrer`` (RFC 9700 §4.2.4), under which browsers
     send ``Origin: null`` even for same-origin form posts; such a request is accepted only when
     the browser's own Fetch Metadata says it is same-origin. Clients that send no ``Origin`` at
     all go on to the CSRF token check, which is the primary defence.
+
+    ``also`` are this OP's other origins (the UZI-pas mTLS origin: the issuer's host on another
+    port). A form posting from one of its origins to the other is same-site, not same-origin.
     """
     origin = request.headers.get("origin")
     if origin is None:
         return True
     if origin == "null":
-        return request.headers.get("sec-fetch-site") == "same-origin"
+        site = request.headers.get("sec-fetch-site")
+        return site == "same-origin" or (bool(also) and site == "same-site")
     wanted = urlsplit(issuer)
-    return origin == f"{wanted.scheme}://{wanted.netloc}"
+    return origin == f"{wanted.scheme}://{wanted.netloc}" or origin in also

@@ -35,20 +35,28 @@ def render(
     *,
     status_code: int = 200,
     form_target: str | None = None,
+    form_origins: Sequence[str] = (),
+    script: bool = False,
 ) -> HTMLResponse:
     """Render a page. ``form_target`` adds one origin to CSP ``form-action``: the relying party
-    a form may end up redirecting to (browsers apply form-action to redirects too)."""
+    a form may end up redirecting to (browsers apply form-action to redirects too).
+    ``form_origins`` adds origins a form posts to directly (the UZI-pas mTLS origin).
+    ``script`` allows this page, and only this page, to load script files from
+    ``/static/`` (``script-src 'self'``; never inline script): the passkey ceremonies."""
     svc = services(request)
     page = svc.templates.get_template(template).render(
         {"issuer": svc.config.issuer, "environment": svc.settings.environment, **context}
     )
     response = HTMLResponse(page, status_code=status_code)
-    if form_target is not None:
-        parts = urlsplit(form_target)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        response.headers["Content-Security-Policy"] = DEFAULT_CSP.replace(
-            "form-action 'self'", f"form-action 'self' {origin}"
-        )
+    targets = [*form_origins, *([form_target] if form_target is not None else [])]
+    csp = DEFAULT_CSP
+    if targets:
+        origins = dict.fromkeys(f"{p.scheme}://{p.netloc}" for p in map(urlsplit, targets))
+        csp = csp.replace("form-action 'self'", f"form-action 'self' {' '.join(origins)}")
+    if script:
+        csp = csp.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
+    if csp != DEFAULT_CSP:
+        response.headers["Content-Security-Policy"] = csp
     return response
 
 

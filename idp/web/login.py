@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.audit import get_logger
-from idp.authn.base import FormStep, LoginContext, LoginMethod, LoginOutcome
+from idp.authn.base import FormStep, LoginContext, LoginMethod, LoginOutcome, ReturnsToFixedUri
+from idp.authn.binding import BindingRequired
 from idp.errors import LoginFailed
 from idp.protocol.authorization import validate_authorization_request
 from idp.protocol.errors import AuthorizationError, OAuthError
@@ -24,7 +25,7 @@ from idp.protocol.ports import DeclarationView
 from idp.protocol.redirect import with_query
 from idp.protocol.session import level_requirement, login_reason
 from idp.protocol.tokens import new_id
-from idp.web import browser, sso
+from idp.web import account_step_up, browser, postback, sso, throttling
 from idp.web.common import (
     BadInput,
     error_page,
@@ -34,10 +35,15 @@ from idp.web.common import (
     see_other,
     services,
 )
+from idp.web.proxy import client_certificate
 from idp.web.services import Services
 
 log = get_logger("idp.login")
 
+LEVEL_TOO_LOW_TEXT = (
+    "This login did not reach the level of assurance the application asks for. "
+    "Go back to the application and log in with another method."
+)
 EXPIRED_TEXT = (
     "This login has expired or was started in another browser. "
     "Go back to the application and start again."
@@ -141,7 +147,7 @@ async def _check_post(
     except BadInput:
         return None
     form = dict(pairs)
-    if not browser.origin_ok(request, svc.config.issuer):
+    if not browser.origin_ok(request, svc.config.issuer, *svc.settings.extra_origins):
         return None
     if not browser.csrf_ok(svc.cookie_secret, tx.tx_id, binding, form.get("csrf_token")):
         return None
@@ -229,10 +235,18 @@ async def login_step(request: Request) -> Response:
         return error_page(request, "Unknown login method", "Choose a login method.", 404)
     context = await run_in_threadpool(_base_context, svc, tx, binding)
     login_context = LoginContext(
-        tx_id=tx.tx_id, client_name=str(context["client_name"]), login_hint=auth_request.login_hint
+        tx_id=tx.tx_id,
+        client_name=str(context["client_name"]),
+        login_hint=auth_request.login_hint,
+        # Only what a trusted TLS proxy forwarded; never a form field (idp.web.proxy).
+        client_certificate=client_certificate(request),
     )
     if request.method == "GET":
-        step = method.begin(login_context)
+        # In the threadpool: a method's first step may touch the state store (passkey).
+        try:
+            step = await run_in_threadpool(method.begin, login_context)
+        except LoginFailed as exc:  # e.g. an upstream OP that cannot be reached
+            return error_page(request, "Login not available", exc.description, 503)
         if not isinstance(step, FormStep):
             return see_other(step.url)
         return render(
@@ -240,6 +254,8 @@ async def login_step(request: Request) -> Response:
             step.template,
             {**context, **step.context, "method": method.name},
             form_target=auth_request.redirect_uri,
+            form_origins=step.form_origins,
+            script=step.needs_script,
         )
 
     form = await _check_post(request, tx, binding)
@@ -247,19 +263,32 @@ async def login_step(request: Request) -> Response:
         return _forbidden(request)
     if form.get("action") == "cancel":
         return await _cancel(svc, tx)
+    attempt = await throttling.admit_login(request, svc, method, form)
+    if isinstance(attempt, Response):
+        return attempt  # the lockout page (checklist J7)
     try:
         outcome = await run_in_threadpool(method.complete, login_context, form)
     except LoginFailed as exc:
         svc.metrics.logins.labels(method.name, "failed").inc()
         log.info("login_failed", method=method.name, tx=tx.tx_id[:8])
+        locked = await throttling.login_failed(request, svc, attempt)
+        if locked is not None:
+            return locked
+        # The method's own page again, with the error (and, for passkeys, a fresh challenge).
+        retry = await run_in_threadpool(method.begin, login_context)
+        if not isinstance(retry, FormStep):
+            return error_page(request, "Login failed", exc.description, 400)
         return render(
             request,
-            "login_dev.html",
-            {**context, "dezi_nummer": "", "error": exc.description, "method": method.name},
+            retry.template,
+            {**context, **retry.context, "error": exc.description, "method": method.name},
             status_code=400,
             form_target=auth_request.redirect_uri,
+            form_origins=retry.form_origins,
+            script=retry.needs_script,
         )
     svc.metrics.logins.labels(method.name, "ok").inc()
+    await throttling.login_succeeded(svc, attempt)
     return await _after_login(request, svc, tx, binding, method, outcome)
 
 
@@ -281,6 +310,8 @@ async def _after_login(
         restrict_to=tuple(f"{ura}:{role}" for ura, role in outcome.restrict_to),
         sid=None,
     )
+    if account_step_up.is_step_up(fresh):
+        return await account_step_up.finish(request, svc, fresh)
     return await _offer_declarations(request, svc, fresh, binding)
 
 
@@ -338,17 +369,53 @@ async def login_return(request: Request) -> Response:
         params = dict(query_pairs(request))
     except BadInput as exc:
         return error_page(request, "Invalid request", exc.description)
+    # A cross-site form post (SAML HTTP-POST binding) arrives as a one-time ticket.
+    relayed = await postback.resolve(svc, params)
+    if relayed is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    params = relayed
     context = LoginContext(
         tx_id=tx.tx_id, client_name="", login_hint=tx.authorization_request().login_hint
     )
+    attempt = await throttling.admit_login(request, svc, method, params)
+    if isinstance(attempt, Response):
+        return attempt  # the lockout page (checklist J7)
     try:
         outcome = await run_in_threadpool(method.complete, context, params)
+    except BindingRequired as exc:
+        # Proved, but bound to nobody yet. Imported here: idp.web.linking imports this module.
+        from idp.web import linking
+
+        return await linking.offer(request, svc, tx, binding, method, exc)
     except LoginFailed as exc:
         svc.metrics.logins.labels(method.name, "failed").inc()
         log.info("login_failed", method=method.name, tx=tx.tx_id[:8])
+        locked = await throttling.login_failed(request, svc, attempt)
+        if locked is not None:
+            return locked
         return error_page(request, "Login failed", exc.description, 400)
+    if not level_requirement(tx.authorization_request()).satisfied_by(outcome.acr):
+        # NL GOV OIDC: never less than asked for, also when an external means proved less.
+        log.warning("login_level_too_low", method=method.name, tx=tx.tx_id[:8], acr=outcome.acr)
+        return error_page(request, "Login failed", LEVEL_TOO_LOW_TEXT, 403)
     svc.metrics.logins.labels(method.name, "ok").inc()
+    await throttling.login_succeeded(svc, attempt)
     return await _after_login(request, svc, tx, binding, method, outcome)
+
+
+async def fixed_return(request: Request) -> Response:
+    """``GET /upstream/{method}/return``: the one redirect URI registered at an upstream OP
+    (``ReturnsToFixedUri``); continues as ``login_return`` for the transaction it names."""
+    method = services(request).login_methods.get(request.path_params["method"])
+    try:
+        params = dict(query_pairs(request))
+    except BadInput as exc:
+        return error_page(request, "Invalid request", exc.description)
+    tx_id = method.transaction_id(params) if isinstance(method, ReturnsToFixedUri) else None
+    if tx_id is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    request.scope["path_params"] = {**request.path_params, "tx_id": tx_id}
+    return await login_return(request)
 
 
 # ---- /select/{tx_id}: organisation and role ------------------------------------------------

@@ -16,6 +16,7 @@ from idp.protocol.authorization_code import NO_STORE
 from idp.protocol.client_auth import single_valued
 from idp.protocol.discovery import oauth_metadata, openid_configuration
 from idp.protocol.errors import OAuthError, invalid_request
+from idp.web import throttling
 from idp.web.common import BadInput, form_pairs, json_response, services
 
 log = get_logger("idp.oauth")
@@ -47,7 +48,7 @@ def _oauth_error(exc: OAuthError) -> JSONResponse:
 
 
 async def token_endpoint(request: Request) -> Response:
-    """RFC 6749 §3.2 and §4.1.3; responses per §5.1 and §5.2."""
+    """RFC 6749 §3.2, §4.1.3 and §4.4.2; responses per §5.1 and §5.2."""
     svc = services(request)
     try:
         form = single_valued(await form_pairs(request))
@@ -55,9 +56,12 @@ async def token_endpoint(request: Request) -> Response:
         return _oauth_error(invalid_request(exc.description))
     except OAuthError as exc:
         return _oauth_error(exc)
+    limited = await throttling.admit_token_request(request, svc, form)
+    if limited is not None:
+        return limited  # 429 before any client authentication work (checklist J7)
     try:
         result = await run_in_threadpool(
-            svc.code_grant.token, form, request.headers.get("authorization")
+            svc.token_endpoint.token, form, request.headers.get("authorization")
         )
     except OAuthError as exc:
         svc.metrics.tokens.labels(exc.error).inc()

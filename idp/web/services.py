@@ -11,7 +11,11 @@ from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.config import ProviderConfig
 from idp.protocol.logout import LogoutService
 from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.revocation import RevocationService
+from idp.protocol.throttle import Throttle
+from idp.protocol.token_endpoint import TokenEndpoint
 from idp.protocol.userinfo import UserInfoEndpoint
+from idp.protocol.verklaring import VerklaringIssuer
 from idp.settings import Settings
 from idp.web.backchannel import BackchannelSender
 from idp.web.metrics import Metrics
@@ -26,6 +30,7 @@ class Services:
     register: Register
     signer: Signer
     code_grant: AuthorizationCodeGrant
+    token_endpoint: TokenEndpoint  # POST /token: grant_type → code grant or client credentials
     userinfo: UserInfoEndpoint
     login_methods: dict[str, LoginMethod]
     templates: Environment
@@ -33,3 +38,6 @@ class Services:
     metrics: Metrics
     logout: LogoutService
     backchannel: BackchannelSender
+    verklaring: VerklaringIssuer  # the eSeal role (Dezi v0.7 §2.6)
+    revocation: RevocationService  # status and signed list (Dezi v0.7 §6)
+    throttle: Throttle  # rate limits and lockouts (checklist J7)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,13 +91,19 @@ def _wait_ready(process: subprocess.Popen[bytes], server: DemoServer) -> None:
 
 
 @contextmanager
-def run_demo_server(workdir: Path) -> Iterator[DemoServer]:
-    """``zorg-idp demo`` on a free loopback port, cwd ``workdir``; stopped on exit, always."""
+def run_demo_server(
+    workdir: Path, *, host: str = "127.0.0.1", env_extra: Mapping[str, str] | None = None
+) -> Iterator[DemoServer]:
+    """``zorg-idp demo`` on a free loopback port, cwd ``workdir``; stopped on exit, always.
+
+    ``host`` is also the issuer's host: ``localhost`` for WebAuthn, whose RP ID must be a domain
+    name, not an IP address. ``env_extra`` adds ``IDP_*`` settings (e.g. login methods)."""
     port = free_port()
-    server = DemoServer(f"http://127.0.0.1:{port}", workdir, workdir / "server.log")
+    server = DemoServer(f"http://{host}:{port}", workdir, workdir / "server.log")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env["IDP_RSA_KEY_SIZE"] = "2048"
-    command = [str(zorg_idp_executable()), "demo", "--host", "127.0.0.1", "--port", str(port)]
+    env.update(env_extra or {})
+    command = [str(zorg_idp_executable()), "demo", "--host", host, "--port", str(port)]
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log

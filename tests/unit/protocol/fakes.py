@@ -24,6 +24,8 @@ class FakeClient:
     backchannel_logout_uri: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
     active: bool = True
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    scopes: tuple[str, ...] = ("openid",)
 
 
 @dataclass(frozen=True)

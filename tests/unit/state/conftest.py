@@ -32,15 +32,16 @@ class FakeClock:
         self.now += seconds
 
 
-def connect_test_redis() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+def connect_test_redis(db: int = REDIS_DB) -> redis.Redis:
+    url = f"redis://127.0.0.1:6379/{db}"
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     # Flushing is only ever safe on our own database.
-    assert client.connection_pool.connection_kwargs["db"] == REDIS_DB
+    assert client.connection_pool.connection_kwargs["db"] == db
     try:
         client.ping()
     except redis.RedisError as exc:
         client.close()
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start redis-server first")
+        pytest.fail(f"Redis is not reachable at {url} ({exc}); start redis-server first")
     return client
 
 
@@ -50,8 +51,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = connect_test_redis()
+def redis_client(request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+    # A test module may name a database of its own (``REDIS_DB = 11``) to run beside this one.
+    client = connect_test_redis(getattr(request.module, "REDIS_DB", REDIS_DB))
     client.flushdb()
     try:
         yield client

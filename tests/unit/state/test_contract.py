@@ -105,6 +105,34 @@ def test_first_use(store: StateStore) -> None:
     assert store.first_use("logout", "abc", ttl=60) is True  # namespaces are separate
 
 
+def test_challenge_is_taken_once(store: StateStore) -> None:
+    store.put_challenge("login:tx-1", "c-1", ttl=60)
+    store.put_challenge("login:tx-2", "c-2", ttl=60)
+    assert store.take_challenge("login:tx-1") == "c-1"
+    assert store.take_challenge("login:tx-1") is None
+    assert store.take_challenge("login:tx-2") == "c-2"
+    assert store.take_challenge("never-put") is None
+
+
+def test_a_new_challenge_replaces_the_old(store: StateStore) -> None:
+    store.put_challenge("register:sid", "old", ttl=60)
+    store.put_challenge("register:sid", "new", ttl=60)
+    assert store.take_challenge("register:sid") == "new"
+    assert store.take_challenge("register:sid") is None
+
+
+def test_challenge_expires(store: StateStore, elapse: Callable[[float], None]) -> None:
+    store.put_challenge("login:tx", "c", ttl=1)
+    elapse(1.2)
+    assert store.take_challenge("login:tx") is None
+
+
+def test_challenge_ttl_must_be_positive(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        store.put_challenge("login:tx", "c", ttl=0)
+    assert store.take_challenge("login:tx") is None
+
+
 # -- expiry ----------------------------------------------------------------------------------------
 # Few tests, since each costs a real second on Redis.
 

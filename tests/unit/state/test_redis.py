@@ -29,6 +29,7 @@ def write_everything(store: StateStore) -> None:
     store.first_use("jti", "abc", ttl=60)
     store.put_grant(records.grant(), ttl=60)
     store.put_session(records.session(), ttl=60)
+    store.put_challenge("login:tx-kept", "challenge", ttl=60)
 
 
 @pytest.mark.redis
@@ -36,8 +37,8 @@ def test_every_key_has_a_ttl(redis_client: redis.Redis) -> None:
     write_everything(RedisStateStore(redis_client))
     keys = list(redis_client.scan_iter(match="*"))
     # tx-kept, the redeemed code's marker, other-code + marker, jti, grant, session, and the
-    # session's person index
-    assert len(keys) == 8
+    # session's person index, the WebAuthn challenge
+    assert len(keys) == 9
     for key in keys:
         assert key.startswith(b"zorg:")
         assert redis_client.ttl(key) > 0, key
