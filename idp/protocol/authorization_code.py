@@ -18,10 +18,24 @@ from idp.protocol.client_auth import ClientAuthenticator
 from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import OAuthError, invalid_grant, invalid_request
 from idp.protocol.models import AuthorizationRequest, CodeRecord, Grant
-from idp.protocol.ports import ClientStore, ClientView, Register, Signer, StateStore
+from idp.protocol.ports import (
+    ClientStore,
+    ClientView,
+    Register,
+    Signer,
+    StateStore,
+)
 from idp.protocol.redirect import with_query
 from idp.protocol.subject import pairwise_sub
-from idp.protocol.tokens import access_token, id_token, new_id
+from idp.protocol.tokens import (
+    ADMIN_LOGIN,
+    access_token,
+    id_token,
+    identity_claims,
+    is_administrator,
+    new_id,
+    person_claims,
+)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -135,14 +149,26 @@ class AuthorizationCodeGrant:
         now = int(self.clock())
         # DECISIONS.md #11: the register is read at each issuance; a declaration revoked
         # since login yields no token.
-        declaration = self.register.usable_declaration(
-            record.declaration_id, datetime.fromtimestamp(now, UTC)
-        )
-        if declaration is None or declaration.dezi_nummer != record.dezi_nummer:
-            raise invalid_grant(
-                "The declaration is no longer valid",
-                log_detail=f"declaration {record.declaration_id} not usable at issuance",
+        identity: dict[str, Any]
+        if record.declaration_id == ADMIN_LOGIN:
+            # An administrator's login for the register API: the rights are read again now.
+            professional = self.register.find_professional(record.dezi_nummer)
+            if professional is None or not is_administrator(self.register, record.dezi_nummer):
+                raise invalid_grant(
+                    "The administrator rights are no longer valid",
+                    log_detail="admin login without admin rights at issuance",
+                )
+            identity = person_claims(professional)
+        else:
+            declaration = self.register.usable_declaration(
+                record.declaration_id, datetime.fromtimestamp(now, UTC)
             )
+            if declaration is None or declaration.dezi_nummer != record.dezi_nummer:
+                raise invalid_grant(
+                    "The declaration is no longer valid",
+                    log_detail=f"declaration {record.declaration_id} not usable at issuance",
+                )
+            identity = identity_claims(declaration)
         sector = client.sector_identifier or client.client_id
         grant = Grant(
             grant_id=record.grant_id,
@@ -172,7 +198,7 @@ class AuthorizationCodeGrant:
                 nonce=record.nonce,
                 alg=alg,
                 access_token_value=token_value,
-                declaration=declaration,
+                identity=identity,
                 now=now,
             ),
         }

@@ -16,7 +16,7 @@ from authlib.oidc.core.util import create_half_hash as _authlib_half_hash
 from idp.protocol.api_access import token_audience
 from idp.protocol.config import ProviderConfig
 from idp.protocol.models import Grant
-from idp.protocol.ports import DeclarationView, Signer
+from idp.protocol.ports import DeclarationView, ProfessionalView, Register, Signer
 
 IDENTITY_CLAIMS: tuple[str, ...] = (
     "dezi_nummer",
@@ -40,6 +40,26 @@ def at_hash(access_token: str, alg: str) -> str:
     """OIDC Core §3.1.3.6: left half of the hash of the access token, base64url."""
     value: bytes | str = _authlib_half_hash(access_token, alg)
     return value.decode("ascii") if isinstance(value, bytes) else value
+
+
+# An administrator logging in for the register's API acts for no organisation: the code and
+# grant then carry this empty declaration id, and identity comes from the professional record.
+ADMIN_LOGIN = ""
+
+
+def is_administrator(register: Register, dezi_nummer: str) -> bool:
+    return register.is_registry_admin(dezi_nummer) or bool(
+        register.admin_organisations(dezi_nummer)
+    )
+
+
+def person_claims(professional: ProfessionalView) -> dict[str, Any]:
+    return {
+        "dezi_nummer": professional.dezi_nummer,
+        "voorletters": professional.voorletters,
+        "voorvoegsel": professional.voorvoegsel,
+        "achternaam": professional.achternaam,
+    }
 
 
 def identity_claims(declaration: DeclarationView) -> dict[str, Any]:
@@ -96,7 +116,7 @@ def id_token(
     nonce: str | None,
     alg: str,
     access_token_value: str,
-    declaration: DeclarationView,
+    identity: dict[str, Any],
     now: int,
 ) -> str:
     claims: dict[str, Any] = {
@@ -118,7 +138,6 @@ def id_token(
         claims["sid"] = grant.sid
     wanted = requested_claims(grant.claims, "id_token")
     if wanted:
-        identity = identity_claims(declaration)
         for name in wanted:
             if name in identity:
                 claims[name] = identity[name]

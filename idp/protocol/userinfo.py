@@ -21,7 +21,13 @@ from idp.protocol.errors import invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
 from idp.protocol.ports import ClientStore, Register, Signer, StateStore
-from idp.protocol.tokens import identity_claims, new_id
+from idp.protocol.tokens import (
+    ADMIN_LOGIN,
+    identity_claims,
+    is_administrator,
+    new_id,
+    person_claims,
+)
 from idp.protocol.userinfo_jwe import DeziUserinfo
 
 CLOCK_SKEW = 30
@@ -71,6 +77,8 @@ class UserInfoEndpoint:
     def userinfo(self, token: str) -> UserInfoResponse:
         grant = self.validate_access_token(token)
         now = int(self.clock())
+        if grant.declaration_id == ADMIN_LOGIN:
+            return self._administrator(grant, now)
         declaration = self.register.usable_declaration(
             grant.declaration_id, datetime.fromtimestamp(now, UTC)
         )
@@ -89,5 +97,19 @@ class UserInfoEndpoint:
             signed.update(
                 {"iss": self.config.issuer, "aud": grant.client_id, "iat": now, "jti": new_id()}
             )
+            return UserInfoResponse("application/jwt", jwt_body=self.signer.sign(signed, alg))
+        return UserInfoResponse("application/json", json_body=claims)
+
+    def _administrator(self, grant: Grant, now: int) -> UserInfoResponse:
+        """An administrator's login acts for no organisation: identity only, no verklaring."""
+        professional = self.register.find_professional(grant.dezi_nummer)
+        if professional is None or not is_administrator(self.register, grant.dezi_nummer):
+            self.state.revoke_grant(grant.grant_id)
+            raise invalid_token("administrator rights no longer valid")
+        claims: dict[str, Any] = {"sub": grant.sub, **person_claims(professional)}
+        client = self.clients.get_client(grant.client_id)
+        alg = client.userinfo_signed_response_alg if client is not None else None
+        if alg:
+            signed = {**claims, "iss": self.config.issuer, "aud": grant.client_id, "iat": now}
             return UserInfoResponse("application/jwt", jwt_body=self.signer.sign(signed, alg))
         return UserInfoResponse("application/json", json_body=claims)

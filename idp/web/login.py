@@ -24,7 +24,7 @@ from idp.protocol.models import AuthorizationRequest, LoginTransaction, SsoSessi
 from idp.protocol.ports import DeclarationView
 from idp.protocol.redirect import with_query
 from idp.protocol.session import level_requirement, login_reason
-from idp.protocol.tokens import new_id
+from idp.protocol.tokens import ADMIN_LOGIN, is_administrator, new_id
 from idp.web import account_step_up, browser, postback, sso, throttling
 from idp.web.common import (
     BadInput,
@@ -332,6 +332,12 @@ async def _offer_declarations(
         allowed = set(tx.restrict_to)
         declarations = [d for d in declarations if f"{d.abonnee_nummer}:{d.rol_code}" in allowed]
     silent_only = "none" in auth_request.prompt
+    if not declarations and "registry" in auth_request.scope:
+        # An administrator logging in for the register's API (issue 4: "administrators through
+        # their login") needs no declaration; the rights are checked again at every use.
+        is_admin = await run_in_threadpool(is_administrator, svc.register, tx.dezi_nummer or "")
+        if is_admin:
+            return await _finish(request, svc, tx, ADMIN_LOGIN, stored=False)
     if not declarations:
         if silent_only:
             return _redirect_error(svc, auth_request, "access_denied", "No usable declaration")
@@ -466,9 +472,15 @@ async def _finish(
     """
     if stored and await run_in_threadpool(svc.state.take_transaction, tx.tx_id) is None:
         return error_page(request, "Login expired", EXPIRED_TEXT)
-    declaration = await run_in_threadpool(
-        svc.register.usable_declaration, declaration_id, datetime.now(UTC)
-    )
+    if declaration_id == ADMIN_LOGIN:
+        usable = tx.dezi_nummer is not None and await run_in_threadpool(
+            is_administrator, svc.register, tx.dezi_nummer
+        )
+        declaration: object | None = True if usable else None
+    else:
+        declaration = await run_in_threadpool(
+            svc.register.usable_declaration, declaration_id, datetime.now(UTC)
+        )
     if declaration is None or tx.dezi_nummer is None or tx.acr is None or tx.auth_time is None:
         return error_page(request, "Declaration not usable", "This declaration cannot be used.")
     auth_request = tx.authorization_request()

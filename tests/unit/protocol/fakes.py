@@ -60,6 +60,7 @@ class FakeClients:
 @dataclass
 class FakeRegister:
     declarations: dict[str, FakeDeclaration] = field(default_factory=dict)
+    registry_admins: set[str] = field(default_factory=set)
 
     def find_professional(self, dezi_nummer: str) -> FakeDeclaration | None:
         return next((d for d in self.declarations.values() if d.dezi_nummer == dezi_nummer), None)
@@ -76,6 +77,12 @@ class FakeRegister:
 
     def usable_declaration(self, declaration_id: str, at: datetime) -> FakeDeclaration | None:
         return self.declarations.get(declaration_id)
+
+    def is_registry_admin(self, dezi_nummer: str) -> bool:
+        return dezi_nummer in self.registry_admins
+
+    def admin_organisations(self, dezi_nummer: str) -> list[str]:
+        return []
 
     def ping(self) -> bool:
         return True
