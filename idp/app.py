@@ -43,7 +43,18 @@ from idp.protocol.userinfo_jwe import DeziUserinfo
 from idp.protocol.verklaring import VerklaringIssuer
 from idp.settings import Settings
 from idp.state import create_state_store
-from idp.web import account, dezi, linking, login, logout, oauth, ops, passkeys, postback
+from idp.web import (
+    account,
+    declarations,
+    dezi,
+    linking,
+    login,
+    logout,
+    oauth,
+    ops,
+    passkeys,
+    postback,
+)
 from idp.web.api_auth import mount_api
 from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
@@ -181,7 +192,7 @@ def routes() -> list[BaseRoute]:
         # SAML (idp.authn.digid): the ACS for the HTTP-POST binding, relayed (idp.web.postback).
         Route("/authn/{method}/acs", postback.relay, methods=["POST"]),
         Route("/authn/{method}/metadata", postback.sp_metadata),
-        Route("/select/{tx_id}", login.select_declaration, methods=["GET", "POST"]),
+        Route("/select/{tx_id}", declarations.select_declaration, methods=["GET", "POST"]),
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
         Route(END_SESSION_PATH, logout.logout, methods=["GET", "POST"]),

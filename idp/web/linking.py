@@ -27,7 +27,7 @@ from idp.authn.base import LoginMethod, LoginOutcome
 from idp.authn.binding import BindingRequired, IdentityLinker, LinkConflict
 from idp.protocol.models import LOA_HIGH, LoginTransaction, SsoSession
 from idp.protocol.session import level_requirement
-from idp.web import login, postback, sso
+from idp.web import declarations, postback, sso, transactions
 from idp.web.common import error_page, render, services
 from idp.web.services import Services
 
@@ -68,7 +68,7 @@ async def offer(
 ) -> Response:
     """The page after ``BindingRequired``: the link offer, or how to get linked."""
     session = await sso.current_session(request, svc)
-    context = await run_in_threadpool(login._base_context, svc, tx, binding)
+    context = await run_in_threadpool(transactions.base_context, svc, tx, binding)
     context.update({"method": method.name, "method_label": method.label})
     redirect_uri = tx.authorization_request().redirect_uri
     offered = isinstance(method, IdentityLinker) and may_offer_link(
@@ -115,17 +115,17 @@ async def offer(
 async def confirm(request: Request) -> Response:
     """``POST /login/{tx}/{method}/link``: bind, then continue the login (or cancel it)."""
     svc = services(request)
-    loaded = await login._load_tx(request)
+    loaded = await transactions.load_tx(request)
     if loaded is None:
-        return error_page(request, "Login expired", login.EXPIRED_TEXT)
+        return error_page(request, "Login expired", transactions.EXPIRED_TEXT)
     tx, binding = loaded
-    form = await login._check_post(request, tx, binding)
+    form = await transactions.check_post(request, tx, binding)
     if form is None:
-        return login._forbidden(request)
+        return transactions.forbidden(request)
     name = request.path_params["method"]
     pending = await postback.take(svc, KIND_LINK, form.get("ticket", ""))
     if form.get("action") == "cancel":
-        return await login._cancel(svc, tx)
+        return await transactions.cancel(svc, tx)
     method = svc.login_methods.get(name)
     session = await sso.current_session(request, svc)
     if (
@@ -141,7 +141,7 @@ async def confirm(request: Request) -> Response:
         return error_page(request, "Link expired", LINK_EXPIRED_TEXT, 400)
     subject_hash, acr = pending["subject_hash"], pending["acr"]
     if not level_requirement(tx.authorization_request()).satisfied_by(acr):
-        return error_page(request, "Login failed", login.LEVEL_TOO_LOW_TEXT, 403)
+        return error_page(request, "Login failed", transactions.LEVEL_TOO_LOW_TEXT, 403)
     actor = f"dezi:{session.dezi_nummer}"
     try:
         await run_in_threadpool(
@@ -159,7 +159,9 @@ async def confirm(request: Request) -> Response:
     )
     svc.metrics.logins.labels(name, "ok").inc()
     outcome = LoginOutcome(dezi_nummer=session.dezi_nummer, acr=acr, method=name)
-    return await login._after_login(request, svc, tx, binding, svc.login_methods[name], outcome)
+    return await declarations.after_login(
+        request, svc, tx, binding, svc.login_methods[name], outcome
+    )
 
 
 __all__ = ["confirm", "may_offer_link", "offer"]
