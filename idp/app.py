@@ -45,6 +45,7 @@ from idp.settings import Settings
 from idp.state import create_state_store
 from idp.web import (
     account,
+    consent,
     declarations,
     dezi,
     linking,
@@ -63,6 +64,7 @@ from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
 from idp.web.proxy import TrustedProxy
 from idp.web.services import Services
 from idp.web.throttling import throttle_from_settings
+from registry.consents import SqlConsents
 from registry.db import create_engine, upgrade
 from registry.passkeys import SqlPasskeys
 from registry.repository import SqlRegister
@@ -169,6 +171,7 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         templates=templates,
         cookie_secret=cookie.encode(),
         metrics=Metrics(),
+        consents=SqlConsents(engine),
         logout=LogoutService(config=config, clients=register, signer=signer),
         backchannel=BackchannelSender(),
         verklaring=verklaring,
@@ -193,6 +196,7 @@ def routes() -> list[BaseRoute]:
         Route("/authn/{method}/acs", postback.relay, methods=["POST"]),
         Route("/authn/{method}/metadata", postback.sp_metadata),
         Route("/select/{tx_id}", declarations.select_declaration, methods=["GET", "POST"]),
+        Route("/consent/{tx_id}", consent.consent_page, methods=["GET", "POST"]),
         Route(TOKEN_PATH, oauth.token_endpoint, methods=["POST"]),
         Route(USERINFO_PATH, oauth.userinfo_endpoint, methods=["GET", "POST"]),
         Route(END_SESSION_PATH, logout.logout, methods=["GET", "POST"]),

@@ -38,6 +38,7 @@ __all__ = [
     "AdminGrant",
     "ApiIdempotencyRecord",
     "AuditRecord",
+    "Consent",
     "Declaration",
     "DeziNumberSequence",
     "Employment",
@@ -178,6 +179,20 @@ class PasskeyCredential(RegistryModel, table=True):
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class Consent(RegistryModel, table=True):
+    """A care worker's approval that a relying party receives the verklaring of one declaration
+    (issue 6 item 5). Withdrawn rows stay, with ``withdrawn_at`` (``registry.consents``)."""
+
+    __tablename__ = "consent"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    professional_id: str = Field(foreign_key="professional.id", index=True, max_length=36)
+    relying_party_id: str = Field(foreign_key="relying_party.id", max_length=36)
+    declaration_id: str = Field(foreign_key="declaration.id", max_length=36)
+    granted_at: datetime = Field(default_factory=utcnow)
+    withdrawn_at: datetime | None = None
 
 
 class Employment(RegistryModel, table=True):

@@ -86,6 +86,8 @@ class LoginTransaction(_JsonRecord):
     restrict_to: tuple[str, ...] = ()
     # Set when an existing OP session answered silently (no authentication in this transaction).
     sid: str | None = None
+    # The care worker still has to approve sending the verklaring (idp.web.consent).
+    consent_pending: bool = False
 
     def authorization_request(self) -> AuthorizationRequest:
         return AuthorizationRequest.from_json(self.request)

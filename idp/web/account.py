@@ -47,6 +47,9 @@ async def account(request: Request) -> Response:
         ):
             return error_page(request, "Request refused", "The form could not be verified.", 403)
         action = form.get("action")
+        if action == "withdraw":
+            await _withdraw(svc, session.dezi_nummer, form.get("consent_id", ""))
+            return see_other("/account")
         if action in ("logout", "logout_everywhere"):
             targets = [session]
             if action == "logout_everywhere":
@@ -77,8 +80,27 @@ async def account(request: Request) -> Response:
             "other_sessions": len([s for s in others if s.sid != session.sid]),
             "started": datetime.fromtimestamp(session.created_at, UTC).strftime("%H:%M UTC"),
             "csrf_token": _csrf(svc, session.sid, binding),
+            "consents": await run_in_threadpool(svc.consents.consents_of, session.dezi_nummer),
             **await passkeys.account_section(svc, session, binding),
         },
     )
     browser.set_binding_cookie(response, svc.settings, binding)
     return response
+
+
+async def _withdraw(svc: Services, dezi_nummer: str, consent_id: str) -> None:
+    """Withdraw a consent and revoke the live grants that relying party holds for it."""
+    consents = await run_in_threadpool(svc.consents.consents_of, dezi_nummer)
+    chosen = next((c for c in consents if c.consent_id == consent_id), None)
+    if chosen is None:
+        return
+    await run_in_threadpool(svc.consents.withdraw_consent, dezi_nummer, consent_id)
+    for session in await run_in_threadpool(svc.state.sessions_of, dezi_nummer):
+        for grant_id in session.grants:
+            grant = await run_in_threadpool(svc.state.get_grant, grant_id)
+            if (
+                grant is not None
+                and grant.client_id == chosen.client_id
+                and grant.declaration_id == chosen.declaration_id
+            ):
+                await run_in_threadpool(svc.state.revoke_grant, grant_id)

@@ -17,7 +17,7 @@ from idp.authn.base import LoginMethod, LoginOutcome
 from idp.protocol.models import LoginTransaction, SsoSession
 from idp.protocol.ports import DeclarationView
 from idp.protocol.tokens import ADMIN_LOGIN, is_administrator
-from idp.web import account_step_up, sso
+from idp.web import account_step_up, consent, sso
 from idp.web.common import (
     error_page,
     render,
@@ -144,12 +144,20 @@ async def finish(
     declaration_id: str,
     *,
     stored: bool = True,
+    consented: bool = False,
 ) -> Response:
     """Issue the code and start or extend the OP session.
 
     Taking the stored transaction is atomic, so a double submit issues one code. A fresh login
     always gets a new session id (session fixation, ASVS 7.2.4); the old session is ended.
+    A relying party that receives the verklaring needs the worker's consent first.
     """
+    if (
+        declaration_id != ADMIN_LOGIN
+        and not consented
+        and await consent.needed(svc, tx, declaration_id)
+    ):
+        return await consent.ask(svc, tx, declaration_id)
     if stored and await run_in_threadpool(svc.state.take_transaction, tx.tx_id) is None:
         return error_page(request, "Login expired", EXPIRED_TEXT)
     if declaration_id == ADMIN_LOGIN:

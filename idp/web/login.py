@@ -25,7 +25,7 @@ from idp.protocol.models import AuthorizationRequest, LoginTransaction
 from idp.protocol.redirect import with_query
 from idp.protocol.session import level_requirement, login_reason
 from idp.protocol.tokens import new_id
-from idp.web import browser, postback, sso, throttling
+from idp.web import browser, linking, postback, sso, throttling
 from idp.web.common import (
     BadInput,
     error_page,
@@ -242,10 +242,7 @@ async def login_return(request: Request) -> Response:
         return attempt  # the lockout page (checklist J7)
     try:
         outcome = await run_in_threadpool(method.complete, context, params)
-    except BindingRequired as exc:
-        # Proved, but bound to nobody yet. Imported here: idp.web.linking imports this module.
-        from idp.web import linking
-
+    except BindingRequired as exc:  # proved, but bound to nobody yet (idp.web.linking)
         return await linking.offer(request, svc, tx, binding, method, exc)
     except LoginFailed as exc:
         svc.metrics.logins.labels(method.name, "failed").inc()

@@ -10,7 +10,7 @@ from idp.authn.base import LoginMethod
 from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.config import ProviderConfig
 from idp.protocol.logout import LogoutService
-from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.ports import ClientStore, ConsentStore, Register, Signer, StateStore
 from idp.protocol.revocation import RevocationService
 from idp.protocol.throttle import Throttle
 from idp.protocol.token_endpoint import TokenEndpoint
@@ -36,6 +36,7 @@ class Services:
     templates: Environment
     cookie_secret: bytes
     metrics: Metrics
+    consents: ConsentStore
     logout: LogoutService
     backchannel: BackchannelSender
     verklaring: VerklaringIssuer  # the eSeal role (Dezi v0.7 §2.6)

@@ -26,7 +26,7 @@ def test_upgrade_builds_every_table(engine: Engine) -> None:
     assert tables >= set(metadata.tables) | {"alembic_version"}
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0004"
+    assert version == "0005"
 
 
 def test_models_and_migration_agree(engine: Engine) -> None:
