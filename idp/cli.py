@@ -94,7 +94,15 @@ def demo(
     typer.echo(f"  Discovery:  {settings.issuer}/.well-known/openid-configuration")
     typer.echo(f"  Health:     {settings.issuer}/healthz   Metrics: {settings.issuer}/metrics")
     typer.echo(f"  Data:       {settings.database_url}  keys in {settings.data_dir}/")
-    uvicorn.run(demo_app, host=host, port=port, log_level="warning", access_log=False)
+    # Forwarded headers are honoured only by idp.web.proxy.TrustedProxy, as in `serve`.
+    uvicorn.run(
+        demo_app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()
