@@ -22,13 +22,12 @@ from idp.protocol.models import LoginTransaction
 from idp.web.common import error_page, render, see_other, services
 from idp.web.services import Services
 from idp.web.transactions import (
-    EXPIRED_TEXT,
     base_context,
     cancel,
     check_post,
     forbidden,
-    load_tx,
     redirect_error,
+    require_tx,
 )
 
 log = get_logger("idp.consent")
@@ -65,9 +64,9 @@ async def consent_page(request: Request) -> Response:
     from idp.web.declarations import finish  # finish asks this module first
 
     svc = services(request)
-    loaded = await load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", EXPIRED_TEXT)
+    loaded = await require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     if not tx.consent_pending or len(tx.declaration_ids) != 1:
         return see_other(f"/login/{tx.tx_id}")

@@ -31,8 +31,8 @@ from idp.web.transactions import (
     cancel,
     check_post,
     forbidden,
-    load_tx,
     redirect_error,
+    require_tx,
 )
 
 log = get_logger("idp.login")
@@ -109,9 +109,9 @@ async def offer_declarations(
 
 async def select_declaration(request: Request) -> Response:
     svc = services(request)
-    loaded = await load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", EXPIRED_TEXT)
+    loaded = await require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     if tx.dezi_nummer is None:
         return see_other(f"/login/{tx.tx_id}")

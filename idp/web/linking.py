@@ -115,9 +115,9 @@ async def offer(
 async def confirm(request: Request) -> Response:
     """``POST /login/{tx}/{method}/link``: bind, then continue the login (or cancel it)."""
     svc = services(request)
-    loaded = await transactions.load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", transactions.EXPIRED_TEXT)
+    loaded = await transactions.require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     form = await transactions.check_post(request, tx, binding)
     if form is None:

@@ -45,8 +45,8 @@ from idp.web.transactions import (
     cancel,
     check_post,
     forbidden,
-    load_tx,
     redirect_error,
+    require_tx,
 )
 
 log = get_logger("idp.login")
@@ -116,9 +116,9 @@ def methods_for(svc: Services, auth_request: AuthorizationRequest) -> list[Login
 
 async def choose_method(request: Request) -> Response:
     svc = services(request)
-    loaded = await load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", EXPIRED_TEXT)
+    loaded = await require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     methods = methods_for(svc, tx.authorization_request())
     if request.method == "POST":
@@ -148,9 +148,9 @@ async def choose_method(request: Request) -> Response:
 
 async def login_step(request: Request) -> Response:
     svc = services(request)
-    loaded = await load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", EXPIRED_TEXT)
+    loaded = await require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     auth_request = tx.authorization_request()
     method = svc.login_methods.get(request.path_params["method"])
@@ -218,9 +218,9 @@ async def login_step(request: Request) -> Response:
 async def login_return(request: Request) -> Response:
     """``GET /login/{tx}/{method}/return``: an external means sends the browser back here."""
     svc = services(request)
-    loaded = await load_tx(request)
-    if loaded is None:
-        return error_page(request, "Login expired", EXPIRED_TEXT)
+    loaded = await require_tx(request)
+    if isinstance(loaded, Response):
+        return loaded
     tx, binding = loaded
     method = svc.login_methods.get(request.path_params["method"])
     if method is None:

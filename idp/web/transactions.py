@@ -58,6 +58,14 @@ async def load_tx(request: Request) -> tuple[LoginTransaction, str] | None:
     return tx, binding
 
 
+async def require_tx(request: Request) -> tuple[LoginTransaction, str] | Response:
+    """The transaction with its browser binding, or the page that says it expired."""
+    loaded = await load_tx(request)
+    if loaded is None:
+        return error_page(request, "Login expired", EXPIRED_TEXT)
+    return loaded
+
+
 async def check_post(request: Request, tx: LoginTransaction, binding: str) -> dict[str, str] | None:
     svc = services(request)
     try:
