@@ -38,34 +38,29 @@ import logging
 import shutil
 import time
 import traceback
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from idp.authn.saml_xml import UnsafeXml, check_response
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+from saml2.metadata import entity_descriptor
+from saml2.response import (
+    IncorrectlySigned,
+    StatusError,
+    UnsolicitedResponse,
+    VerificationError,
+)
+from saml2.saml import SCM_BEARER, AuthnContextClassRef
+from saml2.samlp import RequestedAuthnContext
+from saml2.sigver import MissingKey, SigverError
+from saml2.validate import ResponseLifetimeExceed, ToEarly
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
-with warnings.catch_warnings():
-    # pysaml2 7.5 imports cryptography's CFB mode from its old place (a deprecation warning at
-    # import); the mode is not used here. Also filtered, as narrowly, in pyproject.toml.
-    warnings.filterwarnings("ignore", message="CFB has been moved", category=Warning)
-    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-    from saml2.client import Saml2Client
-    from saml2.config import SPConfig
-    from saml2.metadata import entity_descriptor
-    from saml2.response import (
-        IncorrectlySigned,
-        StatusError,
-        UnsolicitedResponse,
-        VerificationError,
-    )
-    from saml2.saml import SCM_BEARER, AuthnContextClassRef
-    from saml2.samlp import RequestedAuthnContext
-    from saml2.sigver import MissingKey, SigverError
-    from saml2.validate import ResponseLifetimeExceed, ToEarly
-    from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+from idp.authn.saml_xml import UnsafeXml, check_response
 
 # pysaml2 logs whole documents (debug) and exception texts quoting them (error): never let them
 # reach a handler. Refusals are logged by the login method, with a reason and no content.
@@ -146,8 +141,10 @@ class ServiceProvider:
             sp_config.load(_pysaml2_config(config, xmlsec))
             self._client = Saml2Client(sp_config)
         except Exception as exc:  # pysaml2 raises many types for bad files
+            kind = type(exc).__name__
+            _release(exc)
             raise SamlConfigurationError(
-                f"the SAML key, certificate or IdP metadata cannot be used ({type(exc).__name__})"
+                f"the SAML key, certificate or IdP metadata cannot be used ({kind})"
             ) from None
         self._client.users = _NoPeopleCache()
         self.idp_entity_id = _choose_idp(self._client, config.idp_entity_id)

@@ -89,7 +89,10 @@ async def resolve(svc: Services, params: dict[str, str]) -> dict[str, str] | Non
     ticket = params.get("ticket")
     if ticket is None:
         return {k: v for k, v in params.items() if k not in RELAYED_FIELDS}
-    return await take(svc, KIND_POSTBACK, ticket)
+    relayed = await take(svc, KIND_POSTBACK, ticket)
+    if relayed is None:
+        log.warning("postback_refused", reason="ticket_unknown_used_or_expired")
+    return relayed
 
 
 async def stash(svc: Services, kind: str, fields: dict[str, str], ttl: int) -> str:
