@@ -6,6 +6,7 @@ built here, explicitly, from one ``Settings`` object.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -62,6 +63,7 @@ from idp.web.common import error_page
 from idp.web.metrics import Metrics
 from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
 from idp.web.proxy import TrustedProxy
+from idp.web.revocation_watch import RevocationWatcher
 from idp.web.services import Services
 from idp.web.throttling import throttle_from_settings
 from registry.consents import SqlConsents
@@ -229,9 +231,18 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
     configure_logging(settings.log_level)
     services, engine = build_services(settings)
 
+    watcher = RevocationWatcher(services, SqlRegister(engine), settings.revocation_poll_interval)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if settings.revocation_poll_interval > 0:
+            task = asyncio.get_running_loop().create_task(watcher.run())
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await services.backchannel.drain()
         services.state.close()
         engine.dispose()
@@ -253,4 +264,5 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.revocation_watcher = watcher
     return app

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     session_idle_ttl: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
     key_grace_period: int = Field(default=7 * 24 * 3600, ge=0)
     client_jwks_cache_ttl: int = Field(default=300, ge=0, le=86400)
+    # How often revocations are looked for to end the relying-party sessions that use them
+    # (0 turns the watcher off; at most 30 s, DECISIONS.md #11).
+    revocation_poll_interval: float = Field(default=10.0, ge=0, le=30)
 
     # Signing: default alg for ID tokens (DECISIONS.md #1).
     default_signing_alg: Literal["PS256", "RS256", "ES256"] = "PS256"

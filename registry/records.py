@@ -98,6 +98,7 @@ class RevocationRecord:
 
     declaration_id: str
     revoked_at: datetime
+    dezi_nummer: str = ""  # whose declaration: to end the sessions that use it
 
 
 @dataclass(frozen=True)

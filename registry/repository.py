@@ -170,10 +170,14 @@ class SqlRegister:
         _require_aware(since)
         _require_aware(at)
         in_validity = or_(col(Declaration.valid_until).is_(None), col(Declaration.valid_until) > at)
-        own = select(Declaration).where(
-            Declaration.status != "active",
-            in_validity,
-            or_(col(Declaration.revoked_at).is_(None), col(Declaration.revoked_at) >= since),
+        own = (
+            select(Declaration, Professional.dezi_nummer)
+            .join(Professional, col(Professional.id) == col(Declaration.professional_id))
+            .where(
+                Declaration.status != "active",
+                in_validity,
+                or_(col(Declaration.revoked_at).is_(None), col(Declaration.revoked_at) >= since),
+            )
         )
         changed = (
             select(
@@ -184,8 +188,9 @@ class SqlRegister:
             .subquery()
         )
         through_organisation = (
-            select(Declaration.id, changed.c.at)
+            select(Declaration.id, changed.c.at, Professional.dezi_nummer)
             .join(Organisation, col(Organisation.id) == col(Declaration.organisation_id))
+            .join(Professional, col(Professional.id) == col(Declaration.professional_id))
             .join(changed, changed.c.organisation_id == col(Organisation.id))
             .where(
                 Declaration.status == "active",
@@ -196,10 +201,13 @@ class SqlRegister:
         )
         with read_session(self._engine) as session:
             found = [
-                RevocationRecord(row.id, row.revoked_at or row.created_at)
-                for row in session.exec(own).all()
+                RevocationRecord(row.id, row.revoked_at or row.created_at, dezi)
+                for row, dezi in session.exec(own).all()
             ]
-            found += [RevocationRecord(i, t) for i, t in session.exec(through_organisation).all()]
+            found += [
+                RevocationRecord(i, t, dezi)
+                for i, t, dezi in session.exec(through_organisation).all()
+            ]
         return sorted(found, key=lambda r: (r.revoked_at, r.declaration_id))
 
     def professional_for_binding(self, method: str, subject_hash: str) -> ProfessionalRecord | None:

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,11 +102,16 @@ class LogoutService:
             )
         return claims
 
-    def backchannel_messages(self, session: SsoSession) -> list[BackchannelMessage]:
-        """One signed logout token per relying party of the session that registered a URI."""
+    def backchannel_messages(
+        self, session: SsoSession, only: Collection[str] | None = None
+    ) -> list[BackchannelMessage]:
+        """One signed logout token per relying party of the session that registered a URI
+        (or only those named in ``only``)."""
         now = int(self.clock())
         messages: list[BackchannelMessage] = []
         for client_id in session.clients:
+            if only is not None and client_id not in only:
+                continue
             client = self.clients.get_client(client_id)
             if client is None or not client.backchannel_logout_uri:
                 continue

@@ -55,7 +55,17 @@ def test_records_match_the_idp_views_exactly(record: type, view: str) -> None:
     ("protocol", "methods"),
     [
         ("ClientStore", {"get_client"}),
-        ("Register", {"find_professional", "usable_declarations", "usable_declaration", "ping"}),
+        (
+            "Register",
+            {
+                "find_professional",
+                "usable_declarations",
+                "usable_declaration",
+                "is_registry_admin",
+                "admin_organisations",
+                "ping",
+            },
+        ),
     ],
 )
 def test_sql_register_has_the_port_methods(protocol: str, methods: set[str]) -> None:
