@@ -59,10 +59,20 @@ class Results:
 
 
 def one_flow(
-    browser: httpx.Client, backchannel: httpx.Client, rp: RelyingParty, ura: str, results: Results
+    browser: httpx.Client,
+    backchannel: httpx.Client,
+    rp: RelyingParty,
+    ura: str,
+    results: Results,
+    *,
+    silent: bool = False,
 ) -> None:
-    """One complete flow; latencies go into ``results`` only when every step succeeded."""
-    browser.cookies.clear()  # a new browser for every flow
+    """One complete flow; latencies go into ``results`` only when every step succeeded.
+
+    ``silent``: the browser keeps its OP session, so the OP answers without authentication
+    (one login per shift); only the organisation choice remains."""
+    if not silent:
+        browser.cookies.clear()  # a new browser for every flow
     verifier, challenge = pkce_pair()
     params = rp.authorize_params(code_challenge=challenge)
     start = time.perf_counter()
@@ -101,7 +111,13 @@ def one_flow(
 
 
 def run(
-    rp: RelyingParty, *, flows: int, seconds: float, concurrency: int, ura: str
+    rp: RelyingParty,
+    *,
+    flows: int,
+    seconds: float,
+    concurrency: int,
+    ura: str,
+    silent: bool = False,
 ) -> tuple[Results, float]:
     results = Results()
     started = 0
@@ -114,13 +130,20 @@ def run(
             httpx.Client(base_url=rp.issuer, follow_redirects=False, timeout=30.0) as browser,
             httpx.Client(timeout=30.0) as backchannel,
         ):
+            if silent:  # one unmeasured login starts this browser's session
+                try:
+                    one_flow(browser, backchannel, rp, ura, Results())
+                except (FlowError, httpx.HTTPError) as exc:
+                    with results.lock:
+                        results.errors[f"first login: {exc}"[:160]] += 1
+                    return
             while True:
                 with counter_lock:
                     if started >= flows or time.monotonic() >= deadline:
                         return
                     started += 1
                 try:
-                    one_flow(browser, backchannel, rp, ura, results)
+                    one_flow(browser, backchannel, rp, ura, results, silent=silent)
                 except FlowError as exc:
                     with results.lock:
                         results.errors[str(exc)[:160]] += 1
@@ -217,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="parallel flows (threads)")
     parser.add_argument("--alg", choices=("PS256", "ES256"), default="PS256", help="client key")
     parser.add_argument("--ura", default="90000107", help="organisation the carer chooses")
+    parser.add_argument(
+        "--silent",
+        action="store_true",
+        help="measure logins within an existing OP session (no authentication)",
+    )
     args = parser.parse_args(argv)
     if args.flows < 1 or args.concurrency < 1 or args.seconds <= 0:
         parser.error("--flows, --concurrency and --seconds must be positive")
@@ -240,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds,
             concurrency=args.concurrency,
             ura=args.ura,
+            silent=args.silent,
         )
         client_cpu = time.process_time() - client_cpu_before
         server_cpu_after = process_cpu_seconds(server.pid)
