@@ -13,7 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.web import browser, passkeys, sso
-from idp.web.common import BadInput, error_page, form_pairs, render, see_other, services
+from idp.web.common import (
+    read_session_form,
+    render,
+    see_other,
+    services,
+)
 from idp.web.logout import end_session
 from idp.web.services import Services
 
@@ -31,21 +36,9 @@ async def account(request: Request) -> Response:
         return render(request, "account.html", {"session": None}, status_code=401)
     binding = browser.binding_value(request, svc.settings)
     if request.method == "POST":
-        try:
-            form = dict(await form_pairs(request))
-        except BadInput as exc:
-            return error_page(request, "Invalid request", exc.description)
-        if (
-            binding is None
-            or not browser.origin_ok(request, svc.config.issuer)
-            or not browser.csrf_ok(
-                svc.cookie_secret,
-                f"{CSRF_PURPOSE}\x00{session.sid}",
-                binding,
-                form.get("csrf_token"),
-            )
-        ):
-            return error_page(request, "Request refused", "The form could not be verified.", 403)
+        form = await read_session_form(request, svc, session, binding, CSRF_PURPOSE)
+        if isinstance(form, Response):
+            return form
         action = form.get("action")
         if action == "withdraw":
             await _withdraw(svc, session.dezi_nummer, form.get("consent_id", ""))

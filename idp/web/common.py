@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from idp.protocol.models import SsoSession
+from idp.web import browser
 from idp.web.middleware import DEFAULT_CSP
 from idp.web.services import Services
 
@@ -119,3 +121,30 @@ def first(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
 
 def empty_response(status_code: int) -> Response:
     return Response(status_code=status_code)
+
+
+async def read_session_form(
+    request: Request,
+    svc: Services,
+    session: SsoSession,
+    binding: str | None,
+    purpose: str,
+) -> dict[str, str] | Response:
+    """A form posted on a page of the logged-in worker, or the page that refuses it: the CSRF
+    token bound to the session and browser, and the Origin check (ASVS 3.5.1-3.5.3)."""
+    try:
+        form = dict(await form_pairs(request))
+    except BadInput as exc:
+        return error_page(request, "Invalid request", exc.description)
+    if (
+        binding is None
+        or not browser.origin_ok(request, svc.config.issuer)
+        or not browser.csrf_ok(
+            svc.cookie_secret,
+            f"{purpose}\x00{session.sid}",
+            binding,
+            form.get("csrf_token"),
+        )
+    ):
+        return error_page(request, "Request refused", "The form could not be verified.", 403)
+    return form

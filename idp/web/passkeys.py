@@ -32,7 +32,7 @@ from idp.authn.passkey_registration import (
 )
 from idp.protocol.models import SsoSession
 from idp.web import account_step_up, browser, sso
-from idp.web.common import BadInput, error_page, form_pairs, render, see_other, services
+from idp.web.common import error_page, read_session_form, render, see_other, services
 from idp.web.services import Services
 
 log = get_logger("idp.account")
@@ -139,20 +139,10 @@ async def _post(
     session: SsoSession,
     binding: str | None,
 ) -> Response:
-    try:
-        form = dict(await form_pairs(request))
-    except BadInput as exc:
-        return error_page(request, "Invalid request", exc.description)
-    if (
-        binding is None
-        or not browser.origin_ok(request, svc.config.issuer)
-        or not browser.csrf_ok(
-            svc.cookie_secret,
-            f"{CSRF_PURPOSE}\x00{session.sid}",
-            binding,
-            form.get("csrf_token"),
-        )
-    ):
+    form = await read_session_form(request, svc, session, binding, CSRF_PURPOSE)
+    if isinstance(form, Response):
+        return form
+    if binding is None:  # refused above already; this narrows the type
         return error_page(request, "Request refused", "The form could not be verified.", 403)
     action = form.get("action")
     if action == "step_up":
