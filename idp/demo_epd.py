@@ -97,6 +97,9 @@ class DemoEpd:
                 nonce=nonce,
                 code_verifier=verifier,
                 login_hint=request.query_params.get("login_hint") or None,
+                # The organisation switcher: within the OP session, ask only which organisation
+                # (OIDC Core §3.1.2.1 prompt=select_account; no new authentication).
+                prompt="select_account" if request.query_params.get("switch") else None,
             )
         sid = secrets.token_urlsafe(24)
         self.sessions[sid] = {"state": state, "nonce": nonce, "verifier": verifier}

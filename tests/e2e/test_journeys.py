@@ -14,6 +14,7 @@ from tests.e2e.journey import (
     PageLog,
     assert_logged_in,
     carer_journey,
+    choose_organisation,
     enter_dezi_nummer,
     start_login,
     submit_first,
@@ -147,3 +148,17 @@ def test_carer_journey_fits_a_narrow_phone_screen(
         )
     finally:
         context.close()
+
+
+def test_switching_organisation_needs_no_new_login(page: Page, demo_server: DemoServer) -> None:
+    """Issue 6 item 7: the switcher asks only which organisation (prompt=select_account)."""
+    log = PageLog.attach(page)
+    carer_journey(page, demo_server, CARER, CARER_URA)
+    page.get_by_role("button", name="Switch organisation").click()
+    choose_organisation(page, "90000112")
+    wait_for_demo_epd(page, demo_server)
+    assert_logged_in(
+        page, dezi_nummer=CARER, ura="90000112", role=CARER_ROLE, name_parts=("van der", "Berg")
+    )
+    logins = [url for url in log.navigations if "/dev" in url]
+    assert len(logins) == 1  # the dev login form was shown once, for the first login only
