@@ -40,6 +40,7 @@ from typing import Any, Protocol
 from idp.protocol.jose import SigningKey, sign_jwt
 from idp.protocol.models import LOA_HIGH
 from idp.protocol.ports import DeclarationView
+from idp.protocol.tokens import IDENTITY_CLAIMS, identity_claims
 
 VERKLARING_ALG = "RS256"
 VERKLARING_TTL = 92 * 24 * 3600
@@ -60,7 +61,8 @@ SCHEMAS: tuple[str, ...] = (
     STATUS_SCHEMA,
 )
 
-# Every claim of v0.7 §2.6, in its order; no other claim is added.
+# Every claim of v0.7 §2.6, in its order; no other claim is added. The person, organisation
+# and role claims are the same set, in the same order, as userinfo's (tokens.IDENTITY_CLAIMS).
 VERKLARING_CLAIMS: tuple[str, ...] = (
     "jti",
     "iss",
@@ -69,15 +71,7 @@ VERKLARING_CLAIMS: tuple[str, ...] = (
     "json_schema",
     "loa_dezi",
     "verklaring_id",
-    "dezi_nummer",
-    "voorletters",
-    "voorvoegsel",
-    "achternaam",
-    "abonnee_nummer",
-    "abonnee_naam",
-    "rol_code",
-    "rol_naam",
-    "rol_code_bron",
+    *IDENTITY_CLAIMS,
     "status_uri",
 )
 
@@ -142,15 +136,7 @@ class VerklaringIssuer:
             "json_schema": self.schema_url(VERKLARING_SCHEMA),
             "loa_dezi": self.loa_dezi,
             "verklaring_id": verklaring_id,
-            "dezi_nummer": declaration.dezi_nummer,
-            "voorletters": declaration.voorletters,
-            "voorvoegsel": declaration.voorvoegsel,
-            "achternaam": declaration.achternaam,
-            "abonnee_nummer": declaration.abonnee_nummer,
-            "abonnee_naam": declaration.abonnee_naam,
-            "rol_code": declaration.rol_code,
-            "rol_naam": declaration.rol_naam,
-            "rol_code_bron": declaration.rol_code_bron,
+            **identity_claims(declaration),
             "status_uri": self.status_uri(verklaring_id),
         }
 
