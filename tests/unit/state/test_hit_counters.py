@@ -2,8 +2,8 @@
 ``clear_hits``), against the in-process store and the real Redis, for ``idp.protocol.throttle``
 (checklist J7; CK4: expiries are the store's TTLs, never computed by the app).
 
-The Redis variant uses database 11 (``REDIS_DB``, read by the package's ``redis_client``
-fixture), ours alone, so that it can run beside the other state tests (database 13).
+The Redis variant uses database 13 like the other state tests: database 11 belongs to
+tests/web/test_throttling.py, and flushing it here broke that module when both ran at once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from idp.protocol.ports import StateStore
 from idp.state import RedisStateStore
 from tests.unit.state.test_atomicity import run_together
 
-REDIS_DB = 11
+REDIS_DB = 13
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
