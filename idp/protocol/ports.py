@@ -40,6 +40,13 @@ class StateStore(Protocol):
         """Return and delete the transaction atomically (only one browser tab wins)."""
         ...
 
+    def get_transaction_and_count(
+        self, tx_id: str, scope: str, key: str, window: int
+    ) -> tuple[LoginTransaction | None, HitCount]:
+        """``get_transaction`` and ``count_hit`` in one round trip: a login step reads its
+        transaction and counts the attempt together (ARCHITECTURE.md "The hot path")."""
+        ...
+
     # Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4).
     def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
         """Keep the code for ``ttl`` seconds, and remember its grant id for ``reuse_window``
@@ -93,12 +100,35 @@ class StateStore(Protocol):
 
     def revoke_grant(self, grant_id: str) -> None: ...
 
+    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
+        """The grant, or ``None`` when it is gone, revoked, or any of ``revocation_keys`` is
+        marked (``mark_revoked``): one round trip for a token or userinfo request."""
+        ...
+
     # SSO sessions (OP session of a browser).
     def put_session(self, session: SsoSession, ttl: int) -> None: ...
 
     def get_session(self, sid: str) -> SsoSession | None: ...
 
     def delete_session(self, sid: str) -> None: ...
+
+    def save_login(
+        self,
+        session: SsoSession,
+        ttl: int,
+        *,
+        code: str | None = None,
+        code_record: CodeRecord | None = None,
+        code_ttl: int = 0,
+        reuse_window: int = 0,
+        end_session: str | None = None,
+    ) -> None:
+        """The end of a login in one round trip, with the same result as the separate calls in
+        this order: ``delete_session(end_session)`` (a fresh login ends the old session, ASVS
+        7.2.4), ``store_code(code, code_record, code_ttl, reuse_window)``, ``put_session``.
+        ``code`` and ``code_record`` come together or not at all. Arguments are checked before
+        anything is written."""
+        ...
 
     def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
         """The live sessions of one person (to end them all, ASVS 7.4.2 and 7.4.5)."""
@@ -116,10 +146,37 @@ class StateStore(Protocol):
 
     def clear_hits(self, scope: str, key: str) -> None: ...
 
+    # Revocation marks (RevocationMarks below).
+    def mark_revoked(self, keys: Sequence[str], ttl: int) -> None: ...
+
+    def clear_revoked(self, keys: Sequence[str]) -> None: ...
+
+    def any_revoked(self, keys: Sequence[str]) -> bool: ...
+
     # Health.
     def ping(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+class RevocationMarks(Protocol):
+    """Register records that are no longer usable, pushed into the state store synchronously by
+    every revoke or suspend, so that token and userinfo requests need not read the database
+    (ARCHITECTURE.md "The hot path"; Dezi v0.7 §6). Keys name records: ``decl:<id>``,
+    ``prof:<dezi_nummer>``, ``org:<ura>``."""
+
+    def mark_revoked(self, keys: Sequence[str], ttl: int) -> None:
+        """Mark every key for ``ttl`` seconds (longer than any token it must stop), in one round
+        trip. Marking a marked key starts its ``ttl`` again."""
+        ...
+
+    def clear_revoked(self, keys: Sequence[str]) -> None:
+        """Remove the marks (a suspension lifted); unmarked keys are ignored."""
+        ...
+
+    def any_revoked(self, keys: Sequence[str]) -> bool:
+        """True if at least one key is marked, in one round trip; False for no keys."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------

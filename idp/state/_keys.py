@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+from idp.protocol.models import CodeRecord
+
 PREFIX = "zorg:"
 
 # Value of the reuse marker ``zorg:codeused:{<sha>}``: ``pending:<grant_id>`` from issuance,
@@ -78,6 +80,16 @@ def grant_revoked_key(grant_id: str) -> str:
 REVOKED_MARKER_TTL = 3600 + 300
 
 
+def revocation_mark_key(key: str) -> str:
+    """A mark that a register record is no longer usable (``decl:<id>``, ``prof:<dezi_nummer>``,
+    ``org:<ura>``). Hashed: the key names a person, and a hash keeps it out of key listings.
+
+    No hash tag: marks spread over Redis Cluster slots, and the multi-key ``EXISTS`` that reads
+    them is split per slot by redis-py's cluster client (a count, so the split is harmless).
+    """
+    return f"{PREFIX}revoked:{_sha256_hex(key)}"
+
+
 def person_sessions_key(dezi_nummer: str) -> str:
     """The set of session ids of one person (to end them all: ASVS 7.4.2, 7.4.5)."""
     return f"{PREFIX}person:{_sha256_hex(dezi_nummer)}"
@@ -109,3 +121,14 @@ def check_code_ttls(ttl: int, reuse_window: int) -> None:
     check_ttl(reuse_window, "reuse_window")
     if reuse_window < ttl:
         raise ValueError(f"reuse_window ({reuse_window} s) must be >= the code ttl ({ttl} s)")
+
+
+def check_login(
+    ttl: int, code: str | None, code_record: CodeRecord | None, code_ttl: int, reuse_window: int
+) -> None:
+    """``save_login``'s arguments, checked before anything is written."""
+    check_ttl(ttl)
+    if (code is None) != (code_record is None):
+        raise ValueError("save_login: code and code_record come together or not at all")
+    if code is not None:
+        check_code_ttls(code_ttl, reuse_window)

@@ -12,7 +12,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from idp.protocol.models import (
     CodeRecord,
@@ -106,17 +106,33 @@ class MemoryStateStore:
                 del self._entries[key]
         return None if entry is None else LoginTransaction.from_json(entry[1])
 
+    def get_transaction_and_count(
+        self, tx_id: str, scope: str, key: str, window: int
+    ) -> tuple[LoginTransaction | None, HitCount]:
+        """Both under one hold of the lock, as Redis does them in one MULTI/EXEC."""
+        _keys.check_ttl(window, "window")
+        with self._lock:
+            now = self._clock()
+            entry = self._live(_keys.transaction_key(tx_id), now)
+            hits = self._count_hit_locked(_keys.hits_key(scope, key), window, now)
+        tx = None if entry is None else LoginTransaction.from_json(entry[1])
+        return tx, hits
+
     # -- authorization codes ---------------------------------------------------------------------
 
     def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
         """Keep the record under the code's SHA-256 and a reuse marker for ``reuse_window``."""
         _keys.check_code_ttls(ttl, reuse_window)
-        digest = _keys.code_digest(code)
         with self._lock:
-            now = self._clock()
-            self._set(_keys.code_key(digest), record.to_json(), ttl, now)
-            marker = _keys.MARKER_PENDING + record.grant_id
-            self._set(_keys.code_used_key(digest), marker, reuse_window, now)
+            self._store_code_locked(code, record, ttl, reuse_window, self._clock())
+
+    def _store_code_locked(
+        self, code: str, record: CodeRecord, ttl: int, reuse_window: int, now: float
+    ) -> None:
+        digest = _keys.code_digest(code)
+        self._set(_keys.code_key(digest), record.to_json(), ttl, now)
+        marker = _keys.MARKER_PENDING + record.grant_id
+        self._set(_keys.code_used_key(digest), marker, reuse_window, now)
 
     def redeem_code(self, code: str) -> CodeRedemption:
         """Single use, atomically under the lock (RFC 6749 §4.1.2: a code MUST NOT be used more
@@ -217,19 +233,32 @@ class MemoryStateStore:
             self._set(_keys.grant_revoked_key(grant_id), "1", _keys.REVOKED_MARKER_TTL, now)
             self._entries.pop(_keys.grant_key(grant_id), None)
 
+    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
+        """The grant unless it, or a register record it rests on, has been revoked."""
+        with self._lock:
+            now = self._clock()
+            if self._live(_keys.grant_revoked_key(grant_id), now) is not None:
+                return None
+            if self._any_revoked_locked(revocation_keys, now):
+                return None
+            entry = self._live(_keys.grant_key(grant_id), now)
+        return None if entry is None else Grant.from_json(entry[1])
+
     # -- SSO sessions ----------------------------------------------------------------------------
 
     def put_session(self, session: SsoSession, ttl: int) -> None:
         _keys.check_ttl(ttl)
-        index = _keys.person_sessions_key(session.dezi_nummer)
         with self._lock:
-            now = self._clock()
-            self._set(_keys.session_key(session.sid), session.to_json(), ttl, now)
-            current = self._live(index, now)
-            sids = set(json.loads(current[1])) if current else set()
-            sids.add(session.sid)
-            expires = max(now + ttl, current[0] if current else 0.0)
-            self._entries[index] = (expires, json.dumps(sorted(sids)))
+            self._put_session_locked(session, ttl, self._clock())
+
+    def _put_session_locked(self, session: SsoSession, ttl: int, now: float) -> None:
+        index = _keys.person_sessions_key(session.dezi_nummer)
+        self._set(_keys.session_key(session.sid), session.to_json(), ttl, now)
+        current = self._live(index, now)
+        sids = set(json.loads(current[1])) if current else set()
+        sids.add(session.sid)
+        expires = max(now + ttl, current[0] if current else 0.0)
+        self._entries[index] = (expires, json.dumps(sorted(sids)))
 
     def get_session(self, sid: str) -> SsoSession | None:
         raw = self._get(_keys.session_key(sid))
@@ -237,6 +266,27 @@ class MemoryStateStore:
 
     def delete_session(self, sid: str) -> None:
         self._delete(_keys.session_key(sid))
+
+    def save_login(
+        self,
+        session: SsoSession,
+        ttl: int,
+        *,
+        code: str | None = None,
+        code_record: CodeRecord | None = None,
+        code_ttl: int = 0,
+        reuse_window: int = 0,
+        end_session: str | None = None,
+    ) -> None:
+        """The three writes under one hold of the lock, in the order of the separate calls."""
+        _keys.check_login(ttl, code, code_record, code_ttl, reuse_window)
+        with self._lock:
+            now = self._clock()
+            if end_session is not None:
+                self._entries.pop(_keys.session_key(end_session), None)
+            if code is not None and code_record is not None:
+                self._store_code_locked(code, code_record, code_ttl, reuse_window, now)
+            self._put_session_locked(session, ttl, now)
 
     def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
         index = _keys.person_sessions_key(dezi_nummer)
@@ -259,15 +309,16 @@ class MemoryStateStore:
     def count_hit(self, scope: str, key: str, window: int) -> HitCount:
         """INCR with the expiry set by the first hit only, under the lock (fixed window)."""
         _keys.check_ttl(window, "window")
-        full_key = _keys.hits_key(scope, key)
         with self._lock:
-            now = self._clock()
-            entry = self._live(full_key, now)
-            if entry is None:
-                self._set(full_key, "1", window, now)
-                return HitCount(1, window)
-            count = int(entry[1]) + 1
-            self._entries[full_key] = (entry[0], str(count))
+            return self._count_hit_locked(_keys.hits_key(scope, key), window, self._clock())
+
+    def _count_hit_locked(self, full_key: str, window: int, now: float) -> HitCount:
+        entry = self._live(full_key, now)
+        if entry is None:
+            self._set(full_key, "1", window, now)
+            return HitCount(1, window)
+        count = int(entry[1]) + 1
+        self._entries[full_key] = (entry[0], str(count))
         return HitCount(count, math.ceil(entry[0] - now))
 
     def hit_count(self, scope: str, key: str) -> HitCount:
@@ -278,6 +329,27 @@ class MemoryStateStore:
 
     def clear_hits(self, scope: str, key: str) -> None:
         self._delete(_keys.hits_key(scope, key))
+
+    # -- revocation marks ------------------------------------------------------------------------
+
+    def mark_revoked(self, keys: Sequence[str], ttl: int) -> None:
+        _keys.check_ttl(ttl)
+        with self._lock:
+            now = self._clock()
+            for key in keys:
+                self._set(_keys.revocation_mark_key(key), "1", ttl, now)
+
+    def clear_revoked(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._entries.pop(_keys.revocation_mark_key(key), None)
+
+    def any_revoked(self, keys: Sequence[str]) -> bool:
+        with self._lock:
+            return self._any_revoked_locked(keys, self._clock())
+
+    def _any_revoked_locked(self, keys: Sequence[str], now: float) -> bool:
+        return any(self._live(_keys.revocation_mark_key(key), now) is not None for key in keys)
 
     # -- health ----------------------------------------------------------------------------------
 

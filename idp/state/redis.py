@@ -8,9 +8,11 @@ Keys that one script touches share a Redis Cluster hash tag, so the store works 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from idp.protocol.models import (
@@ -53,6 +55,32 @@ def _seconds(pttl: int, fallback: int) -> int:
     return -(-int(pttl) // 1000) if pttl > 0 else fallback
 
 
+def _queue_code(pipe: Pipeline, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
+    digest = _keys.code_digest(code)
+    pipe.set(_keys.code_key(digest), record.to_json(), ex=ttl)
+    pipe.set(_keys.code_used_key(digest), _keys.MARKER_PENDING + record.grant_id, ex=reuse_window)
+
+
+def _queue_session(pipe: Pipeline, session: SsoSession, ttl: int) -> None:
+    index = _keys.person_sessions_key(session.dezi_nummer)
+    pipe.set(_keys.session_key(session.sid), session.to_json(), ex=ttl)
+    pipe.sadd(index, session.sid)
+    # The index lives as long as its longest session: NX sets a first expiry, GT extends it.
+    pipe.expire(index, ttl, nx=True)
+    pipe.expire(index, ttl, gt=True)
+
+
+def _queue_hit(pipe: Pipeline, full_key: str, window: int) -> None:
+    """Three replies: the count, the EXPIRE result, the PTTL (see :func:`_hit_count`)."""
+    pipe.incr(full_key)
+    pipe.expire(full_key, window, nx=True)
+    pipe.pttl(full_key)
+
+
+def _hit_count(count: int, pttl: int, window: int) -> HitCount:
+    return HitCount(int(count), _seconds(pttl, window))
+
+
 class RedisStateStore:
     """:class:`idp.protocol.ports.StateStore` on Redis (standalone, Sentinel or Cluster).
 
@@ -79,16 +107,27 @@ class RedisStateStore:
         raw = self._client.getdel(_keys.transaction_key(tx_id))
         return None if raw is None else LoginTransaction.from_json(raw)
 
+    def get_transaction_and_count(
+        self, tx_id: str, scope: str, key: str, window: int
+    ) -> tuple[LoginTransaction | None, HitCount]:
+        """``GET`` and the counter's ``INCR``/``EXPIRE NX``/``PTTL`` in one MULTI/EXEC, so the
+        count stays as atomic as ``count_hit``'s. The two keys lie in different Cluster slots:
+        fine on standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        _keys.check_ttl(window, "window")
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(_keys.transaction_key(tx_id))
+            _queue_hit(pipe, _keys.hits_key(scope, key), window)
+            raw, count, _, pttl = pipe.execute()
+        tx = None if raw is None else LoginTransaction.from_json(raw)
+        return tx, _hit_count(count, pttl, window)
+
     # -- authorization codes ---------------------------------------------------------------------
 
     def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
         """Record and reuse marker in one MULTI/EXEC, both with ``EX``, keyed by the SHA-256."""
         _keys.check_code_ttls(ttl, reuse_window)
-        digest = _keys.code_digest(code)
         with self._client.pipeline(transaction=True) as pipe:
-            pipe.set(_keys.code_key(digest), record.to_json(), ex=ttl)
-            marker = _keys.MARKER_PENDING + record.grant_id
-            pipe.set(_keys.code_used_key(digest), marker, ex=reuse_window)
+            _queue_code(pipe, code, record, ttl, reuse_window)
             pipe.execute()
 
     def redeem_code(self, code: str) -> CodeRedemption:
@@ -179,18 +218,27 @@ class RedisStateStore:
         pipe.delete(_keys.grant_key(grant_id))
         pipe.execute()
 
+    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
+        """``MGET`` of the grant and its marker (one slot) and ``EXISTS`` of the revocation marks
+        in one pipeline: one round trip. The marks lie in other Cluster slots: fine on
+        standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.mget([_keys.grant_key(grant_id), _keys.grant_revoked_key(grant_id)])
+            if revocation_keys:
+                pipe.exists(*[_keys.revocation_mark_key(key) for key in revocation_keys])
+            replies = pipe.execute()
+        raw, revoked = replies[0]
+        if raw is None or revoked is not None or (revocation_keys and replies[1]):
+            return None
+        return Grant.from_json(raw)
+
     # -- SSO sessions ----------------------------------------------------------------------------
 
     def put_session(self, session: SsoSession, ttl: int) -> None:
         _keys.check_ttl(ttl)
-        index = _keys.person_sessions_key(session.dezi_nummer)
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(_keys.session_key(session.sid), session.to_json(), ex=ttl)
-        pipe.sadd(index, session.sid)
-        # The index lives as long as its longest session: NX sets a first expiry, GT extends it.
-        pipe.expire(index, ttl, nx=True)
-        pipe.expire(index, ttl, gt=True)
-        pipe.execute()
+        with self._client.pipeline(transaction=True) as pipe:
+            _queue_session(pipe, session, ttl)
+            pipe.execute()
 
     def get_session(self, sid: str) -> SsoSession | None:
         raw = self._client.get(_keys.session_key(sid))
@@ -198,6 +246,30 @@ class RedisStateStore:
 
     def delete_session(self, sid: str) -> None:
         self._client.delete(_keys.session_key(sid))
+
+    def save_login(
+        self,
+        session: SsoSession,
+        ttl: int,
+        *,
+        code: str | None = None,
+        code_record: CodeRecord | None = None,
+        code_ttl: int = 0,
+        reuse_window: int = 0,
+        end_session: str | None = None,
+    ) -> None:
+        """``DEL``, the code's two ``SET``s and the session's writes in one MULTI/EXEC: one round
+        trip, and no other client sees half a login. The keys lie in different Cluster slots:
+        fine on standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        _keys.check_login(ttl, code, code_record, code_ttl, reuse_window)
+        with self._client.pipeline(transaction=True) as pipe:
+            if end_session is not None:
+                # Like delete_session, the person index keeps the id; sessions_of prunes it.
+                pipe.delete(_keys.session_key(end_session))
+            if code is not None and code_record is not None:
+                _queue_code(pipe, code, code_record, code_ttl, reuse_window)
+            _queue_session(pipe, session, ttl)
+            pipe.execute()
 
     def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
         index = _keys.person_sessions_key(dezi_nummer)
@@ -217,13 +289,10 @@ class RedisStateStore:
         """``INCR``, ``EXPIRE NX`` and ``PTTL`` in one MULTI/EXEC: the first hit opens the window,
         later hits leave its expiry alone, and the key never lives without a TTL."""
         _keys.check_ttl(window, "window")
-        full_key = _keys.hits_key(scope, key)
         with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, window, nx=True)
-            pipe.pttl(full_key)
+            _queue_hit(pipe, _keys.hits_key(scope, key), window)
             count, _, pttl = pipe.execute()
-        return HitCount(int(count), _seconds(pttl, window))
+        return _hit_count(count, pttl, window)
 
     def hit_count(self, scope: str, key: str) -> HitCount:
         full_key = _keys.hits_key(scope, key)
@@ -235,6 +304,29 @@ class RedisStateStore:
 
     def clear_hits(self, scope: str, key: str) -> None:
         self._client.delete(_keys.hits_key(scope, key))
+
+    # -- revocation marks ------------------------------------------------------------------------
+
+    def mark_revoked(self, keys: Sequence[str], ttl: int) -> None:
+        """One ``SET EX`` per key in one pipeline (one round trip). Not MULTI/EXEC: each mark
+        stands on its own, and the marks lie in different Cluster slots."""
+        _keys.check_ttl(ttl)
+        if not keys:
+            return
+        with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(_keys.revocation_mark_key(key), "1", ex=ttl)
+            pipe.execute()
+
+    def clear_revoked(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._client.delete(*[_keys.revocation_mark_key(key) for key in keys])
+
+    def any_revoked(self, keys: Sequence[str]) -> bool:
+        """``EXISTS k1 k2 …`` counts the marked keys in one command."""
+        if not keys:
+            return False
+        return bool(self._client.exists(*[_keys.revocation_mark_key(key) for key in keys]))
 
     # -- health ----------------------------------------------------------------------------------
 

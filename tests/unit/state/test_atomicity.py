@@ -3,30 +3,10 @@ redemptions of one code give exactly one record)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
-
 from idp.protocol.models import CodeRedemption
 from idp.protocol.ports import StateStore
 from tests.unit.state import records
-
-T = TypeVar("T")
-THREADS = 20
-
-
-def run_together(call: Callable[[], T], threads: int = THREADS) -> list[T]:
-    """Run ``call`` in ``threads`` threads released at the same moment by a barrier."""
-    barrier = threading.Barrier(threads)
-
-    def task() -> T:
-        barrier.wait(timeout=10)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(task) for _ in range(threads)]
-        return [future.result(timeout=30) for future in futures]
+from tests.unit.state.concurrency import THREADS, run_together
 
 
 def test_concurrent_redemption_has_one_winner(store: StateStore) -> None:

@@ -16,7 +16,7 @@ import redis
 from idp.protocol.models import HitCount
 from idp.protocol.ports import StateStore
 from idp.state import RedisStateStore
-from tests.unit.state.test_atomicity import run_together
+from tests.unit.state.concurrency import run_together
 
 REDIS_DB = 13
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"

@@ -3,6 +3,9 @@ health check that reports instead of raising."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -100,3 +103,83 @@ def test_satisfies_the_port() -> None:
     client = redis.Redis(host="127.0.0.1", port=1)
     store: StateStore = RedisStateStore(client)
     store.close()
+
+
+class RoundTrips:
+    """Counts what one store call sends to Redis: single commands and executed pipelines."""
+
+    def __init__(self, client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        send = client.execute_command
+        execute = redis.client.Pipeline.execute
+
+        def counted_command(*args: Any, **options: Any) -> Any:
+            self.count += 1
+            return send(*args, **options)
+
+        def counted_execute(pipe: redis.client.Pipeline, raise_on_error: bool = True) -> Any:
+            self.count += 1
+            return execute(pipe, raise_on_error)
+
+        monkeypatch.setattr(client, "execute_command", counted_command)
+        monkeypatch.setattr(redis.client.Pipeline, "execute", counted_execute)
+
+    def of(self, call: Callable[[], object]) -> int:
+        before = self.count
+        call()
+        return self.count - before
+
+
+@pytest.mark.redis
+def test_hot_path_operations_take_one_round_trip(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ARCHITECTURE.md "The hot path": one state-store round trip per HTTP step at most."""
+    store = RedisStateStore(redis_client)
+    store.put_transaction(records.transaction(), ttl=60)
+    store.put_grant(records.grant(), ttl=60)
+    store.put_session(records.session("sid-old"), ttl=60)
+    trips = RoundTrips(redis_client, monkeypatch)
+    marks = ["decl:decl-1", "prof:900000009", "org:90000001"]
+    assert trips.of(lambda: store.mark_revoked(marks, ttl=60)) == 1
+    assert trips.of(lambda: store.any_revoked(marks)) == 1
+    assert trips.of(lambda: store.clear_revoked(marks)) == 1
+    assert trips.of(lambda: store.get_live_grant("grant-1", marks)) == 1
+    assert trips.of(lambda: store.get_transaction_and_count("tx-1", "login", "k", 60)) == 1
+
+    def login() -> None:
+        store.save_login(
+            records.session(),
+            60,
+            code=CODE,
+            code_record=records.code_record(),
+            code_ttl=60,
+            reuse_window=60,
+            end_session="sid-old",
+        )
+
+    assert trips.of(login) == 1
+    # Empty sequences need no round trip at all.
+    assert trips.of(lambda: store.any_revoked([])) == 0
+    assert trips.of(lambda: store.mark_revoked([], ttl=60)) == 0
+    assert store.get_live_grant("grant-1", marks) == records.grant()
+
+
+@pytest.mark.redis
+def test_hot_path_writes_set_a_ttl_on_every_key(redis_client: redis.Redis) -> None:
+    store = RedisStateStore(redis_client)
+    store.mark_revoked(["decl:decl-1", "org:90000001"], ttl=60)
+    store.save_login(
+        records.session(),
+        60,
+        code=CODE,
+        code_record=records.code_record(),
+        code_ttl=60,
+        reuse_window=60,
+    )
+    store.get_transaction_and_count("tx-1", "login", "k", 60)
+    keys = list(redis_client.scan_iter(match="*"))
+    # two marks, code + marker, session + person index, the counter
+    assert len(keys) == 7
+    for key in keys:
+        assert redis_client.ttl(key) > 0, key

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from idp.protocol.ports import StateStore
-from tests.unit.state.test_atomicity import THREADS, run_together
+from tests.unit.state.concurrency import THREADS, run_together
 
 
 def test_postback_is_taken_once(store: StateStore) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from idp.protocol.models import UpstreamLogin
 from idp.protocol.ports import StateStore
-from tests.unit.state.test_atomicity import THREADS, run_together
+from tests.unit.state.concurrency import THREADS, run_together
 
 STATE = "tx-1.Xk3Vb9pQ2wLmN8rT5yZa1cD4eF7gH0jK6sU"
 
