@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,6 +26,8 @@ from starlette.staticfiles import StaticFiles
 
 from idp.audit import configure_logging, get_logger
 from idp.authn import build_login_methods
+from idp.client_cache import ClientCache
+from idp.journey import Journey
 from idp.keys import KeyRing, load_or_create_secrets
 from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.client_auth import ClientAuthenticator, ClientKeyCache
@@ -38,12 +42,15 @@ from idp.protocol.config import (
 )
 from idp.protocol.logout import LogoutService
 from idp.protocol.revocation import RevocationService
+from idp.protocol.session import SessionPolicy
 from idp.protocol.token_endpoint import TokenEndpoint
 from idp.protocol.userinfo import UserInfoEndpoint
 from idp.protocol.userinfo_jwe import DeziUserinfo
 from idp.protocol.verklaring import VerklaringIssuer
+from idp.register_feed import RegisterFeed
 from idp.settings import Settings
 from idp.state import create_state_store
+from idp.state.memory import MemoryStateStore
 from idp.web import (
     account,
     consent,
@@ -86,7 +93,29 @@ def fetch_jwks(url: str) -> Mapping[str, Any]:
         return data
 
 
-def build_services(settings: Settings) -> tuple[Services, Any]:
+@dataclass(frozen=True, slots=True)
+class Core:
+    """What the login journey, the token endpoint and the background jobs share: built from
+    the settings alone, without the web app (the sessions CLI uses it as it is)."""
+
+    journey: Journey
+    engine: Engine
+    register: SqlRegister
+    clients: ClientCache
+    feed: RegisterFeed
+    signer: KeyRing
+    verklaring: VerklaringIssuer
+    client_keys: ClientKeyCache
+    authenticator: ClientAuthenticator
+    cookie_secret: bytes
+
+    def close(self) -> None:
+        self.feed.close()
+        self.journey.state.close()
+        self.engine.dispose()
+
+
+def build_core(settings: Settings) -> Core:
     secrets_ = load_or_create_secrets(settings.data_dir)
     pairwise = (
         settings.pairwise_secret.get_secret_value()
@@ -101,6 +130,7 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
     engine = create_engine(settings.database_url)
     upgrade(engine)
     register = SqlRegister(engine)
+    clients = ClientCache(register)
     state = create_state_store(settings.state_url)
     signer = KeyRing(
         settings.data_dir,
@@ -127,60 +157,102 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
     client_keys = ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl)
     authenticator = ClientAuthenticator(
         issuer=settings.issuer,
-        clients=register,
+        clients=clients,
         state=state,
         keys=client_keys,
-    )
-    templates = Environment(
-        loader=FileSystemLoader(WEB_DIR / "templates"),
-        autoescape=select_autoescape(default=True),
-        auto_reload=False,
     )
     code_grant = AuthorizationCodeGrant(
         config=config,
         state=state,
-        clients=register,
+        clients=clients,
         register=register,
         signer=signer,
         authenticator=authenticator,
     )
-    services = Services(
-        settings=settings,
+    journey = Journey(
         config=config,
+        policy=SessionPolicy(
+            absolute_ttl=settings.session_absolute_ttl, idle_ttl=settings.session_idle_ttl
+        ),
+        transaction_ttl=settings.login_transaction_ttl,
         state=state,
-        clients=register,
+        clients=clients,
         register=register,
-        signer=signer,
+        consents=SqlConsents(engine),
         code_grant=code_grant,
-        token_endpoint=TokenEndpoint(
-            authenticator=authenticator,
-            grants={
-                "authorization_code": code_grant,
-                "client_credentials": ClientCredentialsGrant(config, state, signer),
-            },
-        ),
-        userinfo=UserInfoEndpoint(
-            config=config,
-            state=state,
-            clients=register,
-            register=register,
-            signer=signer,
-            dezi=DeziUserinfo(config, signer, verklaring, client_keys),
-        ),
         login_methods=build_login_methods(
             settings, register, state=state, passkeys=SqlPasskeys(engine), engine=engine
         ),
-        templates=templates,
+        logout=LogoutService(config=config, clients=clients, signer=signer),
         cookie_secret=cookie.encode(),
-        metrics=Metrics(),
-        consents=SqlConsents(engine),
-        logout=LogoutService(config=config, clients=register, signer=signer),
-        backchannel=BackchannelSender(),
-        verklaring=verklaring,
-        revocation=RevocationService(register, verklaring),
-        throttle=throttle_from_settings(settings, state, cookie.encode()),
+        dezi=DeziUserinfo(config, signer, verklaring, client_keys),
+        blocking=not isinstance(state, MemoryStateStore),
     )
-    return services, engine
+    # A mark must outlive everything that may carry the snapshot it names: the session, then
+    # the codes and access tokens issued at its very end.
+    mark_ttl = settings.session_absolute_ttl + settings.access_token_ttl + settings.code_ttl
+    feed = RegisterFeed(engine, state, clients, mark_ttl)
+    feed.start()
+    return Core(
+        journey=journey,
+        engine=engine,
+        register=register,
+        clients=clients,
+        feed=feed,
+        signer=signer,
+        verklaring=verklaring,
+        client_keys=client_keys,
+        authenticator=authenticator,
+        cookie_secret=cookie.encode(),
+    )
+
+
+def build_services(settings: Settings) -> tuple[Services, Engine]:
+    core = build_core(settings)
+    j = core.journey
+    templates = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=select_autoescape(default=True),
+        auto_reload=False,
+        cache_size=-1,
+    )
+    services = Services(
+        settings=settings,
+        config=j.config,
+        state=j.state,
+        clients=core.clients,
+        register=core.register,
+        signer=core.signer,
+        code_grant=j.code_grant,
+        token_endpoint=TokenEndpoint(
+            authenticator=core.authenticator,
+            grants={
+                "authorization_code": j.code_grant,
+                "client_credentials": ClientCredentialsGrant(j.config, j.state, core.signer),
+            },
+        ),
+        userinfo=UserInfoEndpoint(
+            config=j.config,
+            state=j.state,
+            clients=core.clients,
+            register=core.register,
+            signer=core.signer,
+            dezi=j.dezi,
+        ),
+        login_methods=j.login_methods,
+        templates=templates,
+        cookie_secret=core.cookie_secret,
+        metrics=Metrics(),
+        consents=j.consents,
+        logout=j.logout,
+        backchannel=BackchannelSender(),
+        verklaring=core.verklaring,
+        revocation=RevocationService(core.register, core.verklaring),
+        throttle=throttle_from_settings(settings, j.state, core.cookie_secret),
+        journey=j,
+        core=core,
+    )
+    return services, core.engine
 
 
 def routes() -> list[BaseRoute]:
@@ -235,17 +307,18 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = None
+        services.core.feed.start()
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(services.core.feed.run(settings.register_poll_interval))]
         if settings.revocation_poll_interval > 0:
-            task = asyncio.get_running_loop().create_task(watcher.run())
+            tasks.append(loop.create_task(watcher.run()))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await services.backchannel.drain()
-        services.state.close()
-        engine.dispose()
+        services.core.close()
 
     app = Starlette(
         routes=[

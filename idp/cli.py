@@ -51,12 +51,28 @@ def _registry_engine(config: Path | None) -> Engine:
     """The register's database from the settings, migrated to the latest revision."""
     from registry import create_engine, upgrade
 
+    settings = _settings(config)
     try:
-        engine = create_engine(_settings(config).database_url)
+        engine = create_engine(settings.database_url)
     except ValueError as exc:
         raise _fail(f"invalid database_url: {exc}", 2) from None
     upgrade(engine)
+    _push_changes(engine, settings)
     return engine
+
+
+def _push_changes(engine: Engine, settings: Settings) -> None:
+    """With a shared state store, a revoke or suspend made here marks the snapshots the login
+    path carries before the command returns (``idp.register_feed``); with the in-process store
+    there is nothing to share, and each server instance picks the change up from the audit
+    trail within ``register_poll_interval``."""
+    if settings.state_url == "memory://":
+        return
+    from idp.register_feed import RegisterFeed
+    from idp.state import create_state_store
+
+    mark_ttl = settings.session_absolute_ttl + settings.access_token_ttl + settings.code_ttl
+    RegisterFeed(engine, create_state_store(settings.state_url), None, mark_ttl).start()
 
 
 def _first_error(exc: Exception) -> str:

@@ -25,11 +25,11 @@ def build_sessions_app(settings_for: Callable[[Path | None], Settings]) -> typer
     @app.command("list")
     def list_sessions(dezi_nummer: DeziOpt, config: ConfigOpt = None) -> None:
         """Show the live sessions of one person."""
-        from idp.app import build_services
+        from idp.app import build_core
 
-        services, engine = build_services(settings_for(config))
+        core = build_core(settings_for(config))
         try:
-            sessions = services.state.sessions_of(dezi_nummer)
+            sessions = core.journey.state.sessions_of(dezi_nummer)
             if not sessions:
                 typer.echo("no live sessions")
             for session in sessions:
@@ -40,29 +40,29 @@ def build_sessions_app(settings_for: Callable[[Path | None], Settings]) -> typer
                     f"{session.login_method}  clients: {', '.join(session.clients) or '-'}"
                 )
         finally:
-            services.state.close()
-            engine.dispose()
+            core.close()
 
     @app.command("end")
     def end_sessions(dezi_nummer: DeziOpt, config: ConfigOpt = None) -> None:
         """End every session of one person; relying parties are told by back-channel logout."""
-        from idp.app import build_services
-        from idp.web.logout import end_session
+        from idp.app import build_core
+        from idp.journey.sessions import end_session
+        from idp.web.backchannel import BackchannelSender
 
-        services, engine = build_services(settings_for(config))
+        core = build_core(settings_for(config))
+        sender = BackchannelSender()
 
         async def run() -> int:
-            sessions = services.state.sessions_of(dezi_nummer)
+            sessions = core.journey.state.sessions_of(dezi_nummer)
             for session in sessions:
-                await end_session(services, session, "administrator")
-            await services.backchannel.drain()
+                sender.dispatch(end_session(core.journey, session))
+            await sender.drain()
             return len(sessions)
 
         try:
             ended = asyncio.run(run())
         finally:
-            services.state.close()
-            engine.dispose()
+            core.close()
         typer.echo(f"ended {ended} session(s)")
 
     return app

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # How often revocations are looked for to end the relying-party sessions that use them
     # (0 turns the watcher off; at most 30 s, DECISIONS.md #11).
     revocation_poll_interval: float = Field(default=10.0, ge=0, le=30)
+    # How often each instance reads the audit trail for changes made by other processes
+    # (revocation marks, client cache; idp.register_feed). At most one second.
+    register_poll_interval: float = Field(default=0.5, gt=0, le=1.0)
 
     # Signing: default alg for ID tokens (DECISIONS.md #1).
     default_signing_alg: Literal["PS256", "RS256", "ES256"] = "PS256"

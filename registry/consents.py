@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from registry import audit
-from registry.db import read_session, transaction
+from registry.db import read_only, read_session, transaction
 from registry.models import Consent, Declaration, Organisation, Professional, RelyingParty
 
 
@@ -113,6 +114,24 @@ class SqlConsents:
                 outcome="success",
             )
             return client.client_id if client else None
+
+    def consented(self, dezi_nummer: str) -> list[tuple[str, str]]:
+        """(client id, declaration id) of every consent in force: what the login path carries
+        in the OP session (read once per login, plain columns, no ORM objects)."""
+        consent = Consent.__table__  # type: ignore[attr-defined]
+        professional = Professional.__table__  # type: ignore[attr-defined]
+        relying_party = RelyingParty.__table__  # type: ignore[attr-defined]
+        statement = (
+            sa.select(relying_party.c.client_id, consent.c.declaration_id)
+            .select_from(
+                consent.join(professional, professional.c.id == consent.c.professional_id).join(
+                    relying_party, relying_party.c.id == consent.c.relying_party_id
+                )
+            )
+            .where(professional.c.dezi_nummer == dezi_nummer, consent.c.withdrawn_at.is_(None))
+        )
+        with read_only(self._engine).connect() as connection:
+            return [(row.client_id, row.declaration_id) for row in connection.execute(statement)]
 
     def consents_of(self, dezi_nummer: str) -> list[ConsentRecord]:
         statement = (

@@ -11,13 +11,15 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import Select
 
+from registry import codes
 from registry.db import read_only, read_session
 from registry.errors import InvalidIdentifier
 from registry.identifiers import DeziNummer, Ura
@@ -59,6 +61,11 @@ def _valid_dezi(value: str) -> str | None:
         return DeziNummer(value).value
     except InvalidIdentifier:
         return None
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they are UTC (``registry.models``)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _require_aware(at: datetime) -> None:
@@ -110,16 +117,24 @@ class SqlRegister:
     ) -> list[DeclarationRecord]:
         """Active declarations valid at ``at`` (``valid_from <= at < valid_until``) of active
         organisations, limited to ``organisations`` (URAs) when it is not empty; ordered by
-        organisation name (``display_sort_key``), then role code."""
+        organisation name (``display_sort_key``), then role code.
+
+        The one register read of a login (ARCHITECTURE.md "The hot path"): plain columns
+        through SQLAlchemy Core, no ORM objects."""
         _require_aware(at)
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return []
-        statement = _usable(at).where(Professional.dezi_nummer == number)
+        statement = _USABLE_COLUMNS.where(
+            _PROFESSIONAL.c.dezi_nummer == number,
+            _DECLARATION.c.valid_from <= at,
+            sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > at),
+        )
         if organisations:
-            statement = statement.where(col(Organisation.ura).in_(list(organisations)))
-        with read_session(self._engine) as session:
-            found = [r for r in map(_record, session.exec(statement).all()) if r is not None]
+            statement = statement.where(_ORGANISATION.c.ura.in_(list(organisations)))
+        with read_only(self._engine).connect() as connection:
+            rows = connection.execute(statement).all()
+        found = [r for r in map(_column_record, rows) if r is not None]
         return sorted(
             found, key=lambda r: (display_sort_key(r.abonnee_naam), r.abonnee_naam, r.rol_code)
         )
@@ -281,6 +296,53 @@ def _usable(at: datetime) -> Select[Declaration, Professional, Organisation]:
             col(Declaration.valid_from) <= at,
             or_(col(Declaration.valid_until).is_(None), col(Declaration.valid_until) > at),
         )
+    )
+
+
+_DECLARATION = Declaration.__table__  # type: ignore[attr-defined]
+_PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
+_ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+_USABLE_COLUMNS = (
+    sa.select(
+        _DECLARATION.c.id,
+        _DECLARATION.c.rol_code,
+        _DECLARATION.c.valid_from,
+        _DECLARATION.c.valid_until,
+        _PROFESSIONAL.c.dezi_nummer,
+        _PROFESSIONAL.c.voorletters,
+        _PROFESSIONAL.c.voorvoegsel,
+        _PROFESSIONAL.c.achternaam,
+        _ORGANISATION.c.ura,
+        _ORGANISATION.c.naam,
+    )
+    .select_from(
+        _DECLARATION.join(_PROFESSIONAL, _PROFESSIONAL.c.id == _DECLARATION.c.professional_id).join(
+            _ORGANISATION, _ORGANISATION.c.id == _DECLARATION.c.organisation_id
+        )
+    )
+    .where(_DECLARATION.c.status == "active", _ORGANISATION.c.status == "active")
+)
+
+
+def _column_record(row: Any) -> DeclarationRecord | None:
+    # A role dropped from the code list makes its declarations unusable, not the login path.
+    try:
+        role = codes.role(row.rol_code)
+    except InvalidIdentifier:
+        return None
+    return DeclarationRecord(
+        declaration_id=row.id,
+        dezi_nummer=row.dezi_nummer,
+        voorletters=row.voorletters,
+        voorvoegsel=row.voorvoegsel,
+        achternaam=row.achternaam,
+        abonnee_nummer=row.ura,
+        abonnee_naam=row.naam,
+        rol_code=role.code,
+        rol_naam=codes.rol_naam(role),
+        rol_code_bron=codes.rol_code_bron(role),
+        valid_from=_aware(row.valid_from),
+        valid_until=None if row.valid_until is None else _aware(row.valid_until),
     )
 
 

@@ -2,6 +2,8 @@
 
 - ``idp/protocol`` imports no web framework, Redis, SQL or HTTP client code.
 - ``idp/state`` and ``idp/authn`` import no web framework.
+- ``idp/journey`` (the login state machine) imports no web framework, Redis, SQL or HTTP client
+  code, and nothing of ``idp.web``: it works over the ports only.
 - ``registry`` imports nothing from ``idp``.
 - ``certs`` imports nothing of ours.
 """
@@ -29,6 +31,19 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "registry",
         "jinja2",
         "psycopg",
+    ),
+    "idp/journey": (
+        "starlette",
+        "uvicorn",
+        "redis",
+        "sqlmodel",
+        "sqlalchemy",
+        "httpx",
+        "idp.web",
+        "idp.state",
+        "idp.app",
+        "registry",
+        "jinja2",
     ),
     "idp/state": ("starlette", "uvicorn", "sqlmodel", "sqlalchemy", "idp.web", "registry"),
     "idp/authn": ("starlette", "uvicorn", "idp.web"),

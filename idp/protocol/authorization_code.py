@@ -17,10 +17,17 @@ from idp.protocol import pkce
 from idp.protocol.client_auth import ClientAuthenticator
 from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import OAuthError, invalid_grant, invalid_request
-from idp.protocol.models import AuthorizationRequest, CodeRecord, Grant
+from idp.protocol.models import (
+    ActingAs,
+    AuthorizationRequest,
+    CodeRecord,
+    DeclarationSnapshot,
+    Grant,
+)
 from idp.protocol.ports import (
     ClientStore,
     ClientView,
+    DeclarationView,
     Register,
     Signer,
     StateStore,
@@ -28,7 +35,6 @@ from idp.protocol.ports import (
 from idp.protocol.redirect import with_query
 from idp.protocol.subject import pairwise_sub
 from idp.protocol.tokens import (
-    ADMIN_LOGIN,
     access_token,
     id_token,
     identity_claims,
@@ -38,6 +44,15 @@ from idp.protocol.tokens import (
 )
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """A code, what it stands for, and the redirect URI that carries it (+ ``iss``)."""
+
+    code: str
+    record: CodeRecord
+    location: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +73,19 @@ class AuthorizationCodeGrant:
 
     # ---- authorization endpoint side ------------------------------------------------------
 
-    def issue_code(
+    def new_code(
         self,
         request: AuthorizationRequest,
         *,
         dezi_nummer: str,
-        declaration_id: str,
+        acting_as: ActingAs,
+        declaration: DeclarationSnapshot | None,
         acr: str,
         auth_time: int,
         sid: str | None = None,
-    ) -> tuple[str, str]:
-        """Store a fresh code; return the redirect URI that carries it (+ ``iss``) and the id
-        of the grant the code will become (so an OP session can revoke it at logout)."""
+    ) -> IssuedCode:
+        """A fresh code for ``request``, not stored yet: the caller stores it together with the
+        OP session in one state-store operation (``SessionStore.save_login``)."""
         code = new_id()
         record = CodeRecord(
             client_id=request.client_id,
@@ -79,20 +95,21 @@ class AuthorizationCodeGrant:
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
             dezi_nummer=dezi_nummer,
-            declaration_id=declaration_id,
+            declaration_id=None if declaration is None else declaration.declaration_id,
             acr=acr,
             auth_time=auth_time,
             grant_id=new_id(),
             issued_at=int(self.clock()),
             claims=request.claims,
             sid=sid,
+            acting_as=acting_as,
+            declaration=declaration,
         )
-        self.state.store_code(code, record, self.config.code_ttl, self.config.code_reuse_window)
         params = [("code", code)]
         if request.state is not None:
             params.append(("state", request.state))
         params.append(("iss", self.config.issuer))  # RFC 9207 §2
-        return with_query(request.redirect_uri, params), record.grant_id
+        return IssuedCode(code, record, with_query(request.redirect_uri, params))
 
     # ---- token endpoint side --------------------------------------------------------------
 
@@ -147,10 +164,8 @@ class AuthorizationCodeGrant:
 
     def _issue(self, record: CodeRecord, client: ClientView) -> TokenResponse:
         now = int(self.clock())
-        # DECISIONS.md #11: the register is read at each issuance; a declaration revoked
-        # since login yields no token.
         identity: dict[str, Any]
-        if record.declaration_id == ADMIN_LOGIN:
+        if record.acting_as == "administrator":
             # An administrator's login for the register API: the rights are read again now.
             professional = self.register.find_professional(record.dezi_nummer)
             if professional is None or not is_administrator(self.register, record.dezi_nummer):
@@ -160,14 +175,7 @@ class AuthorizationCodeGrant:
                 )
             identity = person_claims(professional)
         else:
-            declaration = self.register.usable_declaration(
-                record.declaration_id, datetime.fromtimestamp(now, UTC)
-            )
-            if declaration is None or declaration.dezi_nummer != record.dezi_nummer:
-                raise invalid_grant(
-                    "The declaration is no longer valid",
-                    log_detail=f"declaration {record.declaration_id} not usable at issuance",
-                )
+            declaration = self._declaration(record, now)
             identity = identity_claims(declaration)
         sector = client.sector_identifier or client.client_id
         grant = Grant(
@@ -182,6 +190,8 @@ class AuthorizationCodeGrant:
             issued_at=now,
             claims=record.claims,
             sid=record.sid,
+            acting_as=record.acting_as,
+            declaration=record.declaration,
         )
         self.state.put_grant(grant, self.config.access_token_ttl)
         token_value, _claims = access_token(self.config, self.signer, grant, now)
@@ -203,3 +213,29 @@ class AuthorizationCodeGrant:
             ),
         }
         return TokenResponse(body=body, grant=grant)
+
+    def _declaration(self, record: CodeRecord, now: int) -> DeclarationView:
+        """The declaration the code was issued for, if it is still usable.
+
+        DECISIONS.md #11: no token for a declaration revoked or suspended since login. The
+        snapshot read at login is checked against its validity period and the revocation marks
+        that every revoke or suspend writes into the state store before it returns
+        (ARCHITECTURE.md "The hot path"); a code without a snapshot reads the register."""
+        snapshot = record.declaration
+        if snapshot is not None:
+            if (
+                snapshot.dezi_nummer == record.dezi_nummer
+                and snapshot.usable_at(now)
+                and not self.state.any_revoked(snapshot.revocation_keys())
+            ):
+                return snapshot
+        elif record.declaration_id:
+            found = self.register.usable_declaration(
+                record.declaration_id, datetime.fromtimestamp(now, UTC)
+            )
+            if found is not None and found.dezi_nummer == record.dezi_nummer:
+                return found
+        raise invalid_grant(
+            "The declaration is no longer valid",
+            log_detail=f"declaration {record.declaration_id} not usable at issuance",
+        )

@@ -39,11 +39,20 @@ class ClientKeyCache:
         self._fetch = fetch
         self._ttl = ttl
         self._cache: dict[str, tuple[float, KeySet]] = {}
+        # Inline JWKS parsed once per client record: the client cache hands out the same
+        # record (and so the same ``jwks`` object) until the client changes.
+        self._inline: dict[str, tuple[object, KeySet]] = {}
         self._lock = threading.Lock()
 
     def keys_for(self, client: ClientView, *, refresh: bool = False) -> KeySet:
         if client.jwks is not None:
-            return import_keyset(client.jwks)
+            inline = self._inline.get(client.client_id)
+            if inline is not None and inline[0] is client.jwks:
+                return inline[1]
+            parsed = import_keyset(client.jwks)
+            with self._lock:
+                self._inline[client.client_id] = (client.jwks, parsed)
+            return parsed
         if not client.jwks_uri:
             raise JoseRejected("client has no keys")
         now = time.monotonic()

@@ -66,9 +66,10 @@ class ClientCredentialsGrant:
             grant_id=new_id(),
             client_id=client.client_id,
             sub=client.client_id,
-            # No resource owner: the empty user fields mark a client's own grant.
+            # No resource owner: the client acts on its own.
             dezi_nummer="",
-            declaration_id="",
+            declaration_id=None,
+            acting_as="client",
             scope=scope,
             acr="",
             auth_time=now,

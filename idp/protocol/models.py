@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, Self
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self
 
 ClientProfile = Literal["nlgov", "dezi"]
 AuthMethod = Literal["private_key_jwt", "tls_client_auth", "none"]
+# Whom a code or grant acts for: a care worker under one declaration, an administrator logging
+# in for the register API (no organisation), or a client on its own (client credentials).
+ActingAs = Literal["declaration", "administrator", "client"]
 
 LOA_LOW = "http://eidas.europa.eu/LoA/low"
 LOA_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
@@ -29,7 +33,13 @@ def loa_rank(acr: str) -> int:
 
 
 class _JsonRecord:
-    """JSON round trip for the flat dataclasses below (tuples come back as tuples)."""
+    """JSON round trip for the dataclasses below (tuples come back as tuples).
+
+    ``_nested`` names the fields that hold another record, or a tuple of them, so that a
+    session can carry the declarations it read at login (``DeclarationSnapshot``).
+    """
+
+    _nested: ClassVar[dict[str, type[_JsonRecord]]] = {}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)  # type: ignore[call-overload]
@@ -37,13 +47,95 @@ class _JsonRecord:
     @classmethod
     def from_json(cls, raw: str | bytes) -> Self:
         data: dict[str, Any] = json.loads(raw)
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         kwargs: dict[str, Any] = {}
         for f in fields(cls):  # type: ignore[arg-type]
             if f.name not in data:
                 continue
             value = data[f.name]
-            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+            nested = cls._nested.get(f.name)
+            if nested is not None and value is not None:
+                if isinstance(value, list):
+                    value = tuple(nested.from_dict(item) for item in value)
+                else:
+                    value = nested.from_dict(value)
+            elif isinstance(value, list):
+                value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+            kwargs[f.name] = value
         return cls(**kwargs)
+
+
+def _timestamp(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationSnapshot(_JsonRecord):
+    """A usable declaration as the register showed it at login (``DeclarationView``).
+
+    ARCHITECTURE.md "The hot path": the declarations a person may use are read once per login
+    and carried in the transaction and the OP session, so a silent login, the token and the
+    userinfo response never wait on the database. What can change meanwhile is covered by
+    revocation marks in the state store (``revocation_keys``; DECISIONS.md #11) and by the
+    validity period, checked at every use (``usable_at``).
+    """
+
+    declaration_id: str
+    dezi_nummer: str
+    voorletters: str
+    voorvoegsel: str | None
+    achternaam: str
+    abonnee_nummer: str
+    abonnee_naam: str
+    rol_code: str
+    rol_naam: str
+    rol_code_bron: str
+    valid_from_ts: int
+    valid_until_ts: int | None = None
+
+    @classmethod
+    def of(cls, view: Any) -> DeclarationSnapshot:
+        """Copy any ``DeclarationView`` (the registry's records satisfy it)."""
+        return cls(
+            declaration_id=view.declaration_id,
+            dezi_nummer=view.dezi_nummer,
+            voorletters=view.voorletters,
+            voorvoegsel=view.voorvoegsel,
+            achternaam=view.achternaam,
+            abonnee_nummer=view.abonnee_nummer,
+            abonnee_naam=view.abonnee_naam,
+            rol_code=view.rol_code,
+            rol_naam=view.rol_naam,
+            rol_code_bron=view.rol_code_bron,
+            valid_from_ts=int(view.valid_from.timestamp()),
+            valid_until_ts=_timestamp(view.valid_until),
+        )
+
+    @property
+    def valid_from(self) -> datetime:
+        return datetime.fromtimestamp(self.valid_from_ts, UTC)
+
+    @property
+    def valid_until(self) -> datetime | None:
+        until = self.valid_until_ts
+        return None if until is None else datetime.fromtimestamp(until, UTC)
+
+    def usable_at(self, now: int) -> bool:
+        """Inside its validity period (``valid_from <= now < valid_until``)."""
+        until = self.valid_until_ts
+        return self.valid_from_ts <= now and (until is None or now < until)
+
+    def revocation_keys(self) -> tuple[str, ...]:
+        """The marks that end it early: the declaration, its organisation, its professional."""
+        return revocation_keys(self.declaration_id, self.abonnee_nummer, self.dezi_nummer)
+
+
+def revocation_keys(declaration_id: str, ura: str, dezi_nummer: str) -> tuple[str, ...]:
+    """State-store revocation marks for one declaration (``RevocationMarks``)."""
+    return (f"decl:{declaration_id}", f"org:{ura}", f"prof:{dezi_nummer}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +178,14 @@ class LoginTransaction(_JsonRecord):
     restrict_to: tuple[str, ...] = ()
     # Set when an existing OP session answered silently (no authentication in this transaction).
     sid: str | None = None
-    # The care worker still has to approve sending the verklaring (idp.web.consent).
+    # The care worker still has to approve sending the verklaring (idp.journey.consent).
     consent_pending: bool = False
+    # Every declaration the person could use when she logged in (any client), read once.
+    declarations: tuple[DeclarationSnapshot, ...] = ()
+    # "client_id|declaration_id" pairs she approved (consent), read with the declarations.
+    consents: tuple[str, ...] = ()
+
+    _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declarations": DeclarationSnapshot}
 
     def authorization_request(self) -> AuthorizationRequest:
         return AuthorizationRequest.from_json(self.request)
@@ -104,13 +202,19 @@ class CodeRecord(_JsonRecord):
     code_challenge: str
     code_challenge_method: str
     dezi_nummer: str
-    declaration_id: str
+    declaration_id: str | None
     acr: str
     auth_time: int
     grant_id: str
     issued_at: int
     claims: str | None = None
     sid: str | None = None
+    # What the code is for: one declaration (a care worker acting for an organisation; its
+    # snapshot from login travels along), or an administrator's login for the register API.
+    acting_as: ActingAs = "declaration"
+    declaration: DeclarationSnapshot | None = None
+
+    _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declaration": DeclarationSnapshot}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +245,26 @@ class Grant(_JsonRecord):
     client_id: str
     sub: str
     dezi_nummer: str
-    declaration_id: str
+    declaration_id: str | None
     scope: tuple[str, ...]
     acr: str
     auth_time: int
     issued_at: int
     claims: str | None = None
     sid: str | None = None
+    acting_as: ActingAs = "declaration"
+    # The declaration it acts under, as read at login: userinfo answers from it, not from
+    # the database (revocations reach it through the state store's marks).
+    declaration: DeclarationSnapshot | None = None
+
+    _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declaration": DeclarationSnapshot}
+
+    def revocation_keys(self) -> tuple[str, ...]:
+        """The revocation marks that end this grant early (DECISIONS.md #11)."""
+        if self.declaration is not None:
+            return self.declaration.revocation_keys()
+        keys = [f"decl:{self.declaration_id}"] if self.declaration_id else []
+        return (*keys, *([f"prof:{self.dezi_nummer}"] if self.dezi_nummer else []))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +281,11 @@ class SsoSession(_JsonRecord):
     clients: tuple[str, ...] = field(default=())
     grants: tuple[str, ...] = field(default=())
     restrict_to: tuple[str, ...] = field(default=())
+    # Read once at login (ARCHITECTURE.md "The hot path"): what a silent login needs.
+    declarations: tuple[DeclarationSnapshot, ...] = field(default=())
+    consents: tuple[str, ...] = field(default=())
+
+    _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declarations": DeclarationSnapshot}
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,11 +42,6 @@ def at_hash(access_token: str, alg: str) -> str:
     return value.decode("ascii") if isinstance(value, bytes) else value
 
 
-# An administrator logging in for the register's API acts for no organisation: the code and
-# grant then carry this empty declaration id, and identity comes from the professional record.
-ADMIN_LOGIN = ""
-
-
 def is_administrator(register: Register, dezi_nummer: str) -> bool:
     return register.is_registry_admin(dezi_nummer) or bool(
         register.admin_organisations(dezi_nummer)

@@ -20,9 +20,8 @@ from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
-from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.ports import ClientStore, DeclarationView, Register, Signer, StateStore
 from idp.protocol.tokens import (
-    ADMIN_LOGIN,
     identity_claims,
     is_administrator,
     new_id,
@@ -77,14 +76,9 @@ class UserInfoEndpoint:
     def userinfo(self, token: str) -> UserInfoResponse:
         grant = self.validate_access_token(token)
         now = int(self.clock())
-        if grant.declaration_id == ADMIN_LOGIN:
+        if grant.acting_as == "administrator":
             return self._administrator(grant, now)
-        declaration = self.register.usable_declaration(
-            grant.declaration_id, datetime.fromtimestamp(now, UTC)
-        )
-        if declaration is None:
-            self.state.revoke_grant(grant.grant_id)
-            raise invalid_token(f"declaration {grant.declaration_id} no longer usable")
+        declaration = self._declaration(grant, now)
         claims: dict[str, Any] = {"sub": grant.sub, **identity_claims(declaration)}
         client = self.clients.get_client(grant.client_id)
         enc_key = self.dezi.encryption_key(client) if self.dezi and client else None
@@ -99,6 +93,23 @@ class UserInfoEndpoint:
             )
             return UserInfoResponse("application/jwt", jwt_body=self.signer.sign(signed, alg))
         return UserInfoResponse("application/json", json_body=claims)
+
+    def _declaration(self, grant: Grant, now: int) -> DeclarationView:
+        """DECISIONS.md #11: the declaration as read at login, unless it has been revoked or
+        suspended since (a revocation mark in the state store) or its validity ended."""
+        snapshot = grant.declaration
+        found: DeclarationView | None = None
+        if snapshot is not None:
+            if snapshot.usable_at(now) and not self.state.any_revoked(snapshot.revocation_keys()):
+                found = snapshot
+        elif grant.declaration_id:
+            found = self.register.usable_declaration(
+                grant.declaration_id, datetime.fromtimestamp(now, UTC)
+            )
+        if found is None:
+            self.state.revoke_grant(grant.grant_id)
+            raise invalid_token(f"declaration {grant.declaration_id} no longer usable")
+        return found
 
     def _administrator(self, grant: Grant, now: int) -> UserInfoResponse:
         """An administrator's login acts for no organisation: identity only, no verklaring."""

@@ -86,11 +86,24 @@ class DeziUserinfo:
     verklaring: VerklaringIssuer
     client_keys: ClientKeyCache | None = None
 
+    def has_encryption_key(self, client: ClientView) -> bool:
+        """Whether the client receives the Dezi JWE (and so is asked for consent)."""
+        if client.jwks is not None and not encryption_keys(client.jwks):
+            return False  # the common case, answered without parsing any key
+        return self.encryption_key(client) is not None
+
     def encryption_key(self, client: ClientView) -> RSAKey | None:
         """The client's encryption key: from its inline JWKS, or its ``jwks_uri`` (cached)."""
         if client.jwks is not None:
+            if not encryption_keys(client.jwks):
+                return None
             try:
-                return pick_encryption_key(import_keyset(client.jwks))
+                keys = (
+                    self.client_keys.keys_for(client)
+                    if self.client_keys is not None
+                    else import_keyset(client.jwks)
+                )
+                return pick_encryption_key(keys)
             except JoseRejected:
                 return None
         if client.jwks_uri and self.client_keys is not None:

@@ -9,15 +9,25 @@ checked against the issuer.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.journey.transactions import binding_hash, csrf_ok, csrf_token
 from idp.settings import Settings
+
+__all__ = [
+    "binding_hash",
+    "binding_value",
+    "cookie_name",
+    "csrf_ok",
+    "csrf_token",
+    "new_binding",
+    "origin_ok",
+    "set_binding_cookie",
+]
 
 BINDING_COOKIE_SECURE = "__Host-zorg_bb"
 BINDING_COOKIE_PLAIN = "zorg_bb"
@@ -38,10 +48,6 @@ def new_binding() -> str:
     return secrets.token_urlsafe(32)
 
 
-def binding_hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def set_binding_cookie(response: Response, settings: Settings, value: str) -> None:
     response.set_cookie(
         cookie_name(settings),
@@ -52,16 +58,6 @@ def set_binding_cookie(response: Response, settings: Settings, value: str) -> No
         path="/",
         max_age=settings.session_absolute_ttl,
     )
-
-
-def csrf_token(secret: bytes, tx_id: str, binding: str) -> str:
-    return hmac.new(secret, f"csrf\x00{tx_id}\x00{binding}".encode(), hashlib.sha256).hexdigest()
-
-
-def csrf_ok(secret: bytes, tx_id: str, binding: str, presented: str | None) -> bool:
-    if not presented:
-        return False
-    return hmac.compare_digest(csrf_token(secret, tx_id, binding), presented)
 
 
 def origin_ok(request: Request, issuer: str, *also: str) -> bool:

@@ -25,11 +25,14 @@ from starlette.responses import Response
 from idp.audit import get_logger
 from idp.authn.base import LoginMethod, LoginOutcome
 from idp.authn.binding import BindingRequired, IdentityLinker, LinkConflict
+from idp.journey import login as journey_login
+from idp.journey import transactions
 from idp.protocol.models import LOA_HIGH, LoginTransaction, SsoSession
 from idp.protocol.session import level_requirement
-from idp.web import declarations, postback, sso, transactions
+from idp.web import browser, postback, sso
 from idp.web.common import error_page, render, services
 from idp.web.services import Services
+from idp.web.steps import offload, posted, respond
 
 log = get_logger("idp.linking")
 
@@ -68,7 +71,7 @@ async def offer(
 ) -> Response:
     """The page after ``BindingRequired``: the link offer, or how to get linked."""
     session = await sso.current_session(request, svc)
-    context = await run_in_threadpool(transactions.base_context, svc, tx, binding)
+    context = transactions.base_context(svc.journey, tx, binding)
     context.update({"method": method.name, "method_label": method.label})
     redirect_uri = tx.authorization_request().redirect_uri
     offered = isinstance(method, IdentityLinker) and may_offer_link(
@@ -115,17 +118,18 @@ async def offer(
 async def confirm(request: Request) -> Response:
     """``POST /login/{tx}/{method}/link``: bind, then continue the login (or cancel it)."""
     svc = services(request)
-    loaded = await transactions.require_tx(request)
-    if isinstance(loaded, Response):
-        return loaded
-    tx, binding = loaded
-    form = await transactions.check_post(request, tx, binding)
+    j = svc.journey
+    binding = browser.binding_value(request, svc.settings)
+    tx = await offload(svc, transactions.load, j, request.path_params["tx_id"], binding)
+    if tx is None or binding is None:
+        return respond(request, svc, transactions.EXPIRED)
+    form = (await posted(request, svc)).verified(j.cookie_secret, tx.tx_id, binding)
     if form is None:
-        return transactions.forbidden(request)
+        return respond(request, svc, transactions.FORBIDDEN)
     name = request.path_params["method"]
     pending = await postback.take(svc, KIND_LINK, form.get("ticket", ""))
     if form.get("action") == "cancel":
-        return await transactions.cancel(svc, tx)
+        return respond(request, svc, await offload(svc, transactions.cancel, j, tx))
     method = svc.login_methods.get(name)
     session = await sso.current_session(request, svc)
     if (
@@ -159,9 +163,18 @@ async def confirm(request: Request) -> Response:
     )
     svc.metrics.logins.labels(name, "ok").inc()
     outcome = LoginOutcome(dezi_nummer=session.dezi_nummer, acr=acr, method=name)
-    return await declarations.after_login(
-        request, svc, tx, binding, svc.login_methods[name], outcome
+    step = await offload(
+        svc,
+        journey_login.logged_in,
+        j,
+        tx,
+        binding,
+        outcome,
+        sid=session.sid,
+        now=int(time.time()),
+        thread=True,
     )
+    return respond(request, svc, step)
 
 
 __all__ = ["confirm", "may_offer_link", "offer"]

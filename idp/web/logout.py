@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.audit import get_logger
+from idp.journey import sessions
 from idp.protocol.logout import LogoutRejected, LogoutRequest
 from idp.protocol.models import SsoSession
 from idp.protocol.redirect import with_query
@@ -24,6 +25,7 @@ from idp.web.common import (
     see_other,
     services,
 )
+from idp.web.offload import offload
 from idp.web.services import Services
 
 log = get_logger("idp.logout")
@@ -31,11 +33,8 @@ FORWARDED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
 
 
 async def end_session(svc: Services, session: SsoSession, reason: str) -> None:
-    """End one OP session everywhere (ASVS 7.4.x)."""
-    await run_in_threadpool(svc.state.delete_session, session.sid)
-    for grant_id in session.grants:
-        await run_in_threadpool(svc.state.revoke_grant, grant_id)
-    messages = await run_in_threadpool(svc.logout.backchannel_messages, session)
+    """End one OP session everywhere (ASVS 7.4.x; ``idp.journey.sessions.end_session``)."""
+    messages = await offload(svc, sessions.end_session, svc.journey, session)
     svc.backchannel.dispatch(messages)
     log.info("session_ended", sid=session.sid[:8], reason=reason, notified=len(messages))
 

@@ -1,13 +1,12 @@
 """OAuth/OIDC endpoints over HTTP: discovery, JWKS, token, userinfo.
 
-The adapter reads the body with ``await`` and runs the synchronous core in the threadpool
-(ARCHITECTURE.md "idp/web"). Issuer and endpoint URLs come from configuration, never from the
-request (RFC 9700 §4.13; Starlette CVE-2026-54282).
+The adapter reads the body with ``await`` and runs the synchronous core once, inline or in the
+threadpool (``idp.web.offload``; ARCHITECTURE.md "idp/web"). Issuer and endpoint URLs come from
+configuration, never from the request (RFC 9700 §4.13; Starlette CVE-2026-54282).
 """
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,6 +17,7 @@ from idp.protocol.discovery import oauth_metadata, openid_configuration
 from idp.protocol.errors import OAuthError, invalid_request
 from idp.web import throttling
 from idp.web.common import BadInput, form_pairs, json_response, services
+from idp.web.offload import offload
 
 log = get_logger("idp.oauth")
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -60,8 +60,8 @@ async def token_endpoint(request: Request) -> Response:
     if limited is not None:
         return limited  # 429 before any client authentication work (checklist J7)
     try:
-        result = await run_in_threadpool(
-            svc.token_endpoint.token, form, request.headers.get("authorization")
+        result = await offload(
+            svc, svc.token_endpoint.token, form, request.headers.get("authorization")
         )
     except OAuthError as exc:
         svc.metrics.tokens.labels(exc.error).inc()
@@ -92,7 +92,7 @@ async def userinfo_endpoint(request: Request) -> Response:
             return _bearer_challenge(invalid_request("Send the access token in the header"))
         return _bearer_challenge(None)
     try:
-        result = await run_in_threadpool(svc.userinfo.userinfo, token.strip())
+        result = await offload(svc, svc.userinfo.userinfo, token.strip())
     except OAuthError as exc:
         log.info("userinfo_rejected", error=exc.error, detail=exc.log_detail)
         return _bearer_challenge(exc)

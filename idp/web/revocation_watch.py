@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.concurrency import run_in_threadpool
 
 from idp.audit import get_logger
+from idp.journey import sessions
 from idp.protocol.ports import RevocationSource
 from idp.web.services import Services
 
@@ -27,18 +28,10 @@ HANDLED_TTL = 2 * 24 * 3600
 
 async def end_declaration(svc: Services, dezi_nummer: str, declaration_id: str) -> int:
     """Revoke every live grant that uses the declaration and notify those relying parties."""
-    affected = 0
-    for session in await run_in_threadpool(svc.state.sessions_of, dezi_nummer):
-        clients: set[str] = set()
-        for grant_id in session.grants:
-            grant = await run_in_threadpool(svc.state.get_grant, grant_id)
-            if grant is not None and grant.declaration_id == declaration_id:
-                await run_in_threadpool(svc.state.revoke_grant, grant_id)
-                clients.add(grant.client_id)
-        if clients:
-            messages = await run_in_threadpool(svc.logout.backchannel_messages, session, clients)
-            svc.backchannel.dispatch(messages)
-            affected += len(clients)
+    affected, messages = await run_in_threadpool(
+        sessions.end_declaration, svc.journey, dezi_nummer, declaration_id
+    )
+    svc.backchannel.dispatch(messages)
     return affected
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 
 from idp.authn.base import LoginMethod
+from idp.journey import Journey
 from idp.protocol.authorization_code import AuthorizationCodeGrant
 from idp.protocol.config import ProviderConfig
 from idp.protocol.logout import LogoutService
@@ -19,6 +21,9 @@ from idp.protocol.verklaring import VerklaringIssuer
 from idp.settings import Settings
 from idp.web.backchannel import BackchannelSender
 from idp.web.metrics import Metrics
+
+if TYPE_CHECKING:
+    from idp.app import Core
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +47,5 @@ class Services:
     verklaring: VerklaringIssuer  # the eSeal role (Dezi v0.7 §2.6)
     revocation: RevocationService  # status and signed list (Dezi v0.7 §6)
     throttle: Throttle  # rate limits and lockouts (checklist J7)
+    journey: Journey  # the login state machine over the ports (idp.journey)
+    core: Core  # what the CLI shares with the app (idp.app.build_core)

@@ -8,25 +8,18 @@ session because the record lives in the shared state store.
 
 from __future__ import annotations
 
-import secrets
 import time
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.journey import sessions
 from idp.protocol.models import SsoSession
-from idp.protocol.session import SessionPolicy
+from idp.web.offload import offload
 from idp.web.services import Services
 
 SESSION_COOKIE_SECURE = "__Host-zorg_session"
 SESSION_COOKIE_PLAIN = "zorg_session"
-
-
-def policy(svc: Services) -> SessionPolicy:
-    return SessionPolicy(
-        absolute_ttl=svc.settings.session_absolute_ttl, idle_ttl=svc.settings.session_idle_ttl
-    )
 
 
 def cookie_name(svc: Services) -> str:
@@ -43,19 +36,7 @@ async def current_session(request: Request, svc: Services) -> SsoSession | None:
     sid = session_id(request, svc)
     if sid is None:
         return None
-    session = await run_in_threadpool(svc.state.get_session, sid)
-    if session is None or not policy(svc).alive(session, int(time.time())):
-        return None
-    return session
-
-
-def new_session_id() -> str:
-    return secrets.token_urlsafe(32)
-
-
-async def save_session(svc: Services, session: SsoSession) -> None:
-    ttl = policy(svc).remaining(session, int(time.time()))
-    await run_in_threadpool(svc.state.put_session, session, ttl)
+    return await offload(svc, sessions.current_session, svc.journey, sid, int(time.time()))
 
 
 def set_cookie(response: Response, svc: Services, sid: str) -> None:

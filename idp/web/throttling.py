@@ -1,4 +1,6 @@
-"""The web side of ``idp.protocol.throttle``: the client address, the lockout page, the 429 body.
+"""The web side of ``idp.protocol.throttle``: the client address and the token endpoint's 429.
+
+The login steps' lockout page and its logging live in ``idp.journey.login``.
 
 The address is the request's client as ``idp.web.proxy.TrustedProxy`` left it: the TCP peer, or
 the address a trusted proxy forwarded. ``X-Forwarded-For`` from any other peer is never read.
@@ -10,42 +12,31 @@ logged as ``login_throttled`` and counted in ``zorg_logins_total{outcome="thrott
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from idp.audit import get_logger
-from idp.authn.base import LoginMethod, NamesAccount
 from idp.protocol.authorization_code import NO_STORE
 from idp.protocol.errors import OAuthError
 from idp.protocol.ports import StateStore
 from idp.protocol.throttle import (
-    LoginAttempt,
-    Refusal,
     Throttle,
     ThrottlePolicy,
     claimed_client_id,
 )
 from idp.settings import Settings
-from idp.web.common import error_page
+from idp.web.offload import offload
 from idp.web.services import Services
 
 __all__ = [
-    "LOCKED_TITLE",
-    "admit_login",
     "admit_token_request",
     "client_host",
-    "login_failed",
-    "login_succeeded",
     "throttle_from_settings",
 ]
 
 log = get_logger("idp.throttle")
-
-LOCKED_TITLE = "Too many attempts"
 
 
 def throttle_from_settings(settings: Settings, state: StateStore, secret: bytes) -> Throttle:
@@ -67,71 +58,6 @@ def client_host(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _wait(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
-
-
-def lockout_page(request: Request, refusal: Refusal) -> HTMLResponse:
-    """429 (RFC 6585 §4) with ``Retry-After``. The text depends only on the counters, never on
-    whether the account exists (ASVS 6.3.8)."""
-    if refusal.reason == "address":
-        message = (
-            "There have been too many failed login attempts from your network. "
-            f"Try again in {_wait(refusal.retry_after)}."
-        )
-    else:
-        message = (
-            "There have been too many failed attempts to log in to this account with this "
-            f"login method. Try again in {_wait(refusal.retry_after)}, or go back to the "
-            "application and choose another login method."
-        )
-    page = error_page(request, LOCKED_TITLE, message, status_code=429)
-    page.headers["Retry-After"] = str(refusal.retry_after)
-    return page
-
-
-async def admit_login(
-    request: Request, svc: Services, method: LoginMethod, form: Mapping[str, str]
-) -> LoginAttempt | Response:
-    """Before ``method.complete``: the attempt to go on with, or the lockout page."""
-    claimed = method.claimed_account(form) if isinstance(method, NamesAccount) else None
-    host = client_host(request)
-    verdict = await run_in_threadpool(svc.throttle.admit_login, method.name, host, claimed)
-    if isinstance(verdict, LoginAttempt):
-        return verdict
-    svc.metrics.logins.labels(method.name, "throttled").inc()
-    log.info(
-        "login_throttled",
-        method=method.name,
-        reason=verdict.reason,
-        address=host,
-        retry_after=verdict.retry_after,
-    )
-    return lockout_page(request, verdict)
-
-
-async def login_failed(request: Request, svc: Services, attempt: LoginAttempt) -> Response | None:
-    """After a failed attempt: the lockout page if this failure started a lockout, else None."""
-    refusal = await run_in_threadpool(svc.throttle.failed, attempt)
-    if refusal is None:
-        return None
-    if refusal.first:
-        log.warning(
-            "login_locked",
-            method=attempt.method,
-            reason=refusal.reason,
-            account_ref=attempt.account_ref,
-            address=client_host(request),
-            retry_after=refusal.retry_after,
-        )
-    return lockout_page(request, refusal)
-
-
-async def login_succeeded(svc: Services, attempt: LoginAttempt) -> None:
-    await run_in_threadpool(svc.throttle.succeeded, attempt)
-
-
 async def admit_token_request(
     request: Request, svc: Services, form: Mapping[str, str]
 ) -> Response | None:
@@ -144,7 +70,7 @@ async def admit_token_request(
     """
     client_id = claimed_client_id(form)
     host = client_host(request)
-    refusal = await run_in_threadpool(svc.throttle.admit_client_request, "token", host, client_id)
+    refusal = await offload(svc, svc.throttle.admit_client_request, "token", host, client_id)
     if refusal is None:
         return None
     svc.metrics.tokens.labels("rate_limited").inc()

@@ -46,9 +46,9 @@ def start(uzi: UziDeployment, browser: httpx.Client) -> Attempt:
     verifier, challenge = pkce_pair()
     params = uzi.rp.authorize_params(code_challenge=challenge)
     response = browser.get(f"/authorize?{urlencode(params)}")
-    for _ in range(2):  # /login/{tx} → /login/{tx}/uzi (the only method)
-        assert response.status_code == 303, response.text
-        response = browser.get(response.headers["location"])
+    assert response.status_code == 303, response.text  # straight to the only method
+    assert response.headers["location"].endswith("/uzi")
+    response = browser.get(response.headers["location"])
     assert response.status_code == 200, response.text
     assert "Put your UZI-pas" in response.text
     forms = [f for f in parse_forms(response.text) if f.method == "post"]

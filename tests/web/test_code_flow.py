@@ -93,8 +93,7 @@ def test_access_token_is_rfc9068_jwt(deployment: Deployment, client: TestClient)
 
 def test_single_declaration_skips_the_choice(deployment: Deployment, client: TestClient) -> None:
     url, _, _ = start(deployment.rp)
-    response = client.get(url)
-    response = client.get(response.headers["location"])  # /login/{tx} → the only method
+    response = client.get(url)  # one method only: straight to it, no chooser
     assert response.headers["location"].endswith("/dev")
     login_page = client.get(response.headers["location"])
     assert 'name="dezi_nummer"' in login_page.text
@@ -122,8 +121,7 @@ def test_revoked_declaration_gets_a_clear_page_not_a_token(
 
 def test_no_declaration_page_text(deployment: Deployment, client: TestClient) -> None:
     url, _, _ = start(deployment.rp)
-    response = client.get(url)
-    response = client.get(client.get(response.headers["location"]).headers["location"])
+    response = client.get(client.get(url).headers["location"])  # straight to the only method
     from tests.support import parse_forms
 
     form = parse_forms(response.text)[0]
