@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from idp.protocol import pkce
 from idp.protocol.client_auth import ClientAuthenticator
@@ -21,9 +21,10 @@ from idp.protocol.models import AuthorizationRequest, CodeRecord, Grant
 from idp.protocol.ports import (
     ClientStore,
     ClientView,
+    CodeStore,
+    GrantStore,
     Register,
     Signer,
-    StateStore,
 )
 from idp.protocol.redirect import with_query
 from idp.protocol.subject import pairwise_sub
@@ -46,10 +47,15 @@ class TokenResponse:
     grant: Grant
 
 
+class CodeGrantState(CodeStore, GrantStore, Protocol):
+    """What the code grant keeps: codes, and the grants a redemption creates or a reuse revokes
+    (RFC 6749 §4.1.2)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
     config: ProviderConfig
-    state: StateStore
+    state: CodeGrantState
     clients: ClientStore
     register: Register
     signer: Signer

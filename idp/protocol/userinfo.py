@@ -20,7 +20,7 @@ from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
-from idp.protocol.ports import ClientStore, Register, Signer, StateStore
+from idp.protocol.ports import ClientStore, GrantStore, Register, Signer
 from idp.protocol.tokens import (
     ADMIN_LOGIN,
     identity_claims,
@@ -43,7 +43,7 @@ class UserInfoResponse:
 @dataclass(frozen=True, slots=True)
 class UserInfoEndpoint:
     config: ProviderConfig
-    state: StateStore
+    state: GrantStore
     clients: ClientStore
     register: Register
     signer: Signer
