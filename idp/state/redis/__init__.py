@@ -3,9 +3,13 @@
 Uses the synchronous redis-py client: the protocol core runs in Starlette's threadpool. Every
 key is written with ``EX`` so nothing outlives its purpose, and every single-use operation is one
 atomic server-side command (``GETDEL``, ``SET NX``, one Lua script), never "read then delete".
-Keys that one script touches share a Redis Cluster hash tag, so the store works on Cluster too;
-pipelines that span slots say so where they are built. Each module here implements one port of
-``idp.protocol.ports``; :class:`RedisStateStore` composes them.
+Keys that one script touches share a Redis Cluster hash tag. Pipelines that span slots say so
+where they are built: plain pipelines are split per slot by redis-py's cluster client, but a
+MULTI/EXEC across slots (``put_session``, ``save_login``, ``get_transaction_and_count``) works
+on standalone and Sentinel only; ``create_state_store`` builds no Cluster client today.
+
+Each module here implements one port of ``idp.protocol.ports``; :class:`RedisStateStore`
+composes them.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ def queue_session(pipe: Pipeline, session: SsoSession, ttl: int) -> None:
 class RedisSessions(RedisBase):
     def put_session(self, session: SsoSession, ttl: int) -> None:
         """Session and index in one MULTI/EXEC. The two keys lie in different Cluster slots:
-        fine on standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        fine on standalone and Sentinel; on Cluster redis-py refuses a cross-slot MULTI/EXEC
+        (``CrossSlotTransactionError``)."""
         _keys.check_ttl(ttl)
         with self._client.pipeline(transaction=True) as pipe:
             queue_session(pipe, session, ttl)
@@ -64,7 +65,8 @@ class RedisSessions(RedisBase):
     ) -> None:
         """``DEL``, the code's two ``SET``s and the session's writes in one MULTI/EXEC: one round
         trip, and no other client sees half a login. The keys lie in different Cluster slots:
-        fine on standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        fine on standalone and Sentinel; on Cluster redis-py refuses a cross-slot MULTI/EXEC
+        (``CrossSlotTransactionError``), as it does for ``put_session``."""
         _keys.check_login(ttl, code, code_record, code_ttl, reuse_window)
         with self._client.pipeline(transaction=True) as pipe:
             if end_session is not None:

@@ -27,7 +27,9 @@ class RedisTransactions(RedisBase):
     ) -> tuple[LoginTransaction | None, HitCount]:
         """``GET`` and the counter's ``INCR``/``EXPIRE NX``/``PTTL`` in one MULTI/EXEC, so the
         count stays as atomic as ``count_hit``'s. The two keys lie in different Cluster slots:
-        fine on standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
+        fine on standalone and Sentinel; on Cluster redis-py refuses a cross-slot MULTI/EXEC
+        (``CrossSlotTransactionError``), so a Cluster client would need a non-transactional
+        pipeline here (the counter's own three commands share one slot and stay atomic)."""
         _keys.check_ttl(window, "window")
         with self._client.pipeline(transaction=True) as pipe:
             pipe.get(_keys.transaction_key(tx_id))
