@@ -102,7 +102,8 @@ TEXT_FOR = {
 
 
 class DigidState(Protocol):
-    """The state-store operations this method uses (``idp.protocol.ports.StateStore``)."""
+    """The state-store operations this method uses (of ``idp.protocol.ports.LoginMethodState``
+    and ``ReplayCache``)."""
 
     def put_saml_request(self, tx_id: str, request_id: str, ttl: int) -> None: ...
 

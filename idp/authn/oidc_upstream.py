@@ -98,7 +98,7 @@ NOT_REGISTERED = (
 
 
 class UpstreamLoginStore(Protocol):
-    """The two state-store operations this method uses (``idp.protocol.ports.StateStore``)."""
+    """The two state-store operations this method uses (``ports.LoginMethodState``)."""
 
     def put_upstream_login(self, state: str, login: UpstreamLogin, ttl: int) -> None: ...
 

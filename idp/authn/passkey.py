@@ -60,7 +60,7 @@ from idp.audit import get_logger
 from idp.authn.base import FormStep, LoginContext, LoginOutcome, LoginStep
 from idp.errors import LoginFailed
 from idp.protocol.models import LOA_SUBSTANTIAL
-from idp.protocol.ports import StateStore
+from idp.protocol.ports import LoginMethodState
 
 log = get_logger("idp.authn.passkey")
 
@@ -162,14 +162,14 @@ class RelyingPartyIdentity:
         return cls(rp_id=parts.hostname, origin=f"{parts.scheme}://{parts.netloc}")
 
 
-def issue_challenge(state: StateStore, key: str) -> bytes:
+def issue_challenge(state: LoginMethodState, key: str) -> bytes:
     """A fresh random challenge, kept under ``key`` until taken or expired (L2 §13.4.3)."""
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     state.put_challenge(key, bytes_to_base64url(challenge), CHALLENGE_TTL)
     return challenge
 
 
-def take_challenge(state: StateStore, key: str) -> bytes | None:
+def take_challenge(state: LoginMethodState, key: str) -> bytes | None:
     """The challenge issued under ``key``, once: a replayed response finds none."""
     stored = state.take_challenge(key)
     return None if stored is None else base64url_to_bytes(stored)
@@ -182,7 +182,7 @@ def login_challenge_key(tx_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class PasskeyLogin:
     rp: RelyingPartyIdentity
-    state: StateStore
+    state: LoginMethodState
     store: PasskeyStore
     acr: str = PASSKEY_ACR
     name: str = "passkey"
@@ -267,5 +267,5 @@ def _refuse(tx: str, reason: str, text: str, detail: str | None = None) -> NoRet
     raise LoginFailed(text, log_detail=f"passkey {reason}")
 
 
-def passkey_login(issuer: str, state: StateStore, store: PasskeyStore) -> PasskeyLogin:
+def passkey_login(issuer: str, state: LoginMethodState, store: PasskeyStore) -> PasskeyLogin:
     return PasskeyLogin(rp=RelyingPartyIdentity.for_issuer(issuer), state=state, store=store)

@@ -50,7 +50,7 @@ from idp.authn.passkey import (
 )
 from idp.errors import IdpError
 from idp.protocol.models import LOA_HIGH
-from idp.protocol.ports import ProfessionalView, StateStore
+from idp.protocol.ports import LoginMethodState, ProfessionalView
 
 log = get_logger("idp.authn.passkey")
 
@@ -98,7 +98,7 @@ def display_name(professional: ProfessionalView) -> str:
 @dataclass(frozen=True, slots=True)
 class PasskeyEnrolment:
     rp: RelyingPartyIdentity
-    state: StateStore
+    state: LoginMethodState
     store: PasskeyStore
 
     def options(self, professional: ProfessionalView, sid: str) -> str:

@@ -18,7 +18,7 @@ from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import OAuthError, invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
-from idp.protocol.ports import Signer, StateStore
+from idp.protocol.ports import GrantStore, Signer
 
 SCOPE_REGISTRY = "registry"
 CLOCK_SKEW = 30
@@ -61,7 +61,7 @@ def insufficient_scope(log_detail: str) -> OAuthError:
 @dataclass(frozen=True, slots=True)
 class ApiTokenValidator:
     config: ProviderConfig
-    state: StateStore
+    state: GrantStore
     signer: Signer
     clock: Callable[[], float] = time.time
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from idp.protocol import pkce
 from idp.protocol.client_auth import ClientAuthenticator
@@ -27,10 +27,12 @@ from idp.protocol.models import (
 from idp.protocol.ports import (
     ClientStore,
     ClientView,
+    CodeStore,
     DeclarationView,
+    GrantStore,
     Register,
+    RevocationMarks,
     Signer,
-    StateStore,
 )
 from idp.protocol.redirect import with_query
 from idp.protocol.subject import pairwise_sub
@@ -61,10 +63,16 @@ class TokenResponse:
     grant: Grant
 
 
+class CodeGrantState(CodeStore, GrantStore, RevocationMarks, Protocol):
+    """What the code grant keeps: codes, the grants a redemption creates or a reuse revokes
+    (RFC 6749 §4.1.2), and the revocation marks that stop a token for a declaration revoked
+    since login (DECISIONS.md #11)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
     config: ProviderConfig
-    state: StateStore
+    state: CodeGrantState
     clients: ClientStore
     register: Register
     signer: Signer

@@ -22,7 +22,7 @@ from joserfc.jwk import KeySet
 from idp.protocol.errors import OAuthError, invalid_client, invalid_request
 from idp.protocol.jose import CLIENT_ASSERTION_ALGS, JoseRejected, import_keyset, verify_jwt
 from idp.protocol.jose import unverified_claims as _unverified_claims
-from idp.protocol.ports import ClientStore, ClientView, StateStore
+from idp.protocol.ports import ClientStore, ClientView, ReplayCache
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Seconds between now and exp. authlib's client signs one-hour assertions by default; the jti is
@@ -70,7 +70,7 @@ class ClientKeyCache:
 class ClientAuthenticator:
     issuer: str
     clients: ClientStore
-    state: StateStore
+    state: ReplayCache  # client-assertion jti, once (RFC 7523 §3)
     keys: ClientKeyCache
     clock: Callable[[], float] = time.time
 

@@ -24,7 +24,7 @@ from idp.protocol.authorization_code import TokenResponse
 from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import OAuthError
 from idp.protocol.models import Grant
-from idp.protocol.ports import ClientView, Signer, StateStore
+from idp.protocol.ports import ClientView, GrantStore, Signer
 from idp.protocol.tokens import new_id
 
 GRANT_TYPE = "client_credentials"
@@ -43,7 +43,7 @@ def invalid_scope(description: str) -> OAuthError:
 @dataclass(frozen=True, slots=True)
 class ClientCredentialsGrant:
     config: ProviderConfig
-    state: StateStore
+    state: GrantStore
     signer: Signer
     clock: Callable[[], float] = time.time
 

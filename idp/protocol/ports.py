@@ -3,6 +3,9 @@
 Adapters satisfy them structurally: ``idp.state`` (in-process and Redis) for short-lived protocol
 state, ``registry.repository`` for clients, professionals and declarations. Nothing here imports
 a web framework, Redis or SQL (ARCHITECTURE.md, "Layers and the direction of imports").
+
+Over 400 lines on purpose: it is the one list of what the core needs, and each Protocol in it is
+short (the short-lived state alone is nine ports, one per concern).
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ from idp.protocol.models import (
 )
 
 # --------------------------------------------------------------------------------------------
-# Short-lived protocol state. Every operation has a TTL; single use is atomic.
+# Short-lived protocol state, one small port per concern (ARCHITECTURE.md "idp/state"). Every
+# entry has a TTL; single use is atomic. ``StateStore`` is all of them together, as the stores in
+# ``idp.state`` implement them; a consumer asks only for the ports it uses.
 # --------------------------------------------------------------------------------------------
 
 
-class StateStore(Protocol):
-    """Named operations on short-lived protocol state (ARCHITECTURE.md "idp/state")."""
+class TransactionStore(Protocol):
+    """Login transactions: an authorization request (RFC 6749 §4.1.1; OIDC Core §3.1.2.1)
+    waiting for its login, keyed by transaction id."""
 
-    # Login transactions (authorization request waiting for login), keyed by tx id.
     def put_transaction(self, tx: LoginTransaction, ttl: int) -> None: ...
 
     def get_transaction(self, tx_id: str) -> LoginTransaction | None: ...
@@ -43,11 +48,15 @@ class StateStore(Protocol):
     def get_transaction_and_count(
         self, tx_id: str, scope: str, key: str, window: int
     ) -> tuple[LoginTransaction | None, HitCount]:
-        """``get_transaction`` and ``count_hit`` in one round trip: a login step reads its
-        transaction and counts the attempt together (ARCHITECTURE.md "The hot path")."""
+        """``get_transaction`` and ``Counters.count_hit`` in one round trip: a login step reads
+        its transaction and counts the attempt together (ARCHITECTURE.md "The hot path")."""
         ...
 
-    # Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4).
+
+class CodeStore(Protocol):
+    """Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4): short-lived, single use,
+    and a second redemption revokes what the first issued."""
+
     def store_code(self, code: str, record: CodeRecord, ttl: int, reuse_window: int) -> None:
         """Keep the code for ``ttl`` seconds, and remember its grant id for ``reuse_window``
         seconds so that a second redemption can revoke what the first issued."""
@@ -58,12 +67,87 @@ class StateStore(Protocol):
         ``reused_grant_id`` (while the reuse window lasts); otherwise both ``None``."""
         ...
 
-    # Replay caches (client-assertion ``jti``, logout tokens, DPoP proofs later).
+
+class GrantStore(Protocol):
+    """Grants behind access tokens (RFC 6749 §1.4, §10.5): what a token or userinfo request
+    answers from, and what a revocation ends."""
+
+    def put_grant(self, grant: Grant, ttl: int) -> None: ...
+
+    def get_grant(self, grant_id: str) -> Grant | None: ...
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """Revoke for good: a revocation that arrives before ``put_grant`` still wins."""
+        ...
+
+    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
+        """The grant, or ``None`` when it is gone, revoked, or any of ``revocation_keys`` is
+        marked (``RevocationMarks``): one round trip for a token or userinfo request."""
+        ...
+
+
+class SessionStore(Protocol):
+    """The OP's SSO sessions of a browser (the OP session that Back-Channel Logout §2.1 names
+    by ``sid``), and the index of one person's sessions."""
+
+    def put_session(self, session: SsoSession, ttl: int) -> None: ...
+
+    def get_session(self, sid: str) -> SsoSession | None: ...
+
+    def delete_session(self, sid: str) -> None: ...
+
+    def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
+        """The live sessions of one person (to end them all, ASVS 7.4.2 and 7.4.5)."""
+        ...
+
+    def save_login(
+        self,
+        session: SsoSession,
+        ttl: int,
+        *,
+        code: str | None = None,
+        code_record: CodeRecord | None = None,
+        code_ttl: int = 0,
+        reuse_window: int = 0,
+        end_session: str | None = None,
+    ) -> None:
+        """The end of a login in one round trip, with the same result as the separate calls in
+        this order: ``delete_session(end_session)`` (a fresh login ends the old session, ASVS
+        7.2.4), ``CodeStore.store_code(code, code_record, code_ttl, reuse_window)``,
+        ``put_session``. ``code`` and ``code_record`` come together or not at all. Arguments
+        are checked before anything is written."""
+        ...
+
+
+class ReplayCache(Protocol):
+    """One-time values seen before: client-assertion ``jti`` (RFC 7523 §3 item 7), logout
+    tokens (Back-Channel Logout §2.6), SAML assertion ids (SAML Profiles §4.1.4.5)."""
+
     def first_use(self, namespace: str, key: str, ttl: int) -> bool:
         """True exactly once per (namespace, key) within ``ttl`` seconds (SET NX)."""
         ...
 
-    # WebAuthn ceremony challenges (W3C WebAuthn L2 §13.4.3): issued once, taken once.
+
+class Counters(Protocol):
+    """Fixed-window counters for rate limits and lockouts (``idp.protocol.throttle``; ASVS
+    6.3.1)."""
+
+    def count_hit(self, scope: str, key: str, window: int) -> HitCount:
+        """Add one hit to (scope, key) atomically and return the count. The window opens with
+        the first hit and closes ``window`` seconds later; later hits do not extend it."""
+        ...
+
+    def hit_count(self, scope: str, key: str) -> HitCount:
+        """The count of (scope, key) without adding a hit (``HitCount()`` when none is open)."""
+        ...
+
+    def clear_hits(self, scope: str, key: str) -> None: ...
+
+
+class LoginMethodState(Protocol):
+    """One-time scratch state of login methods (``idp.authn``): issued once, taken once."""
+
+    # WebAuthn ceremony challenges (W3C WebAuthn L2 §13.4.3).
     def put_challenge(self, key: str, challenge: str, ttl: int) -> None:
         """Keep ``challenge`` under ``key`` for ``ttl`` seconds (replacing an older one)."""
         ...
@@ -72,7 +156,8 @@ class StateStore(Protocol):
         """Return and delete the challenge atomically: only the first caller gets it."""
         ...
 
-    # Requests sent to an upstream OP (idp.authn.oidc_upstream), keyed by their ``state``.
+    # Requests sent to an upstream OP (idp.authn.oidc_upstream), keyed by their ``state``
+    # (RFC 6749 §10.12; OIDC Core §3.1.2.1).
     def put_upstream_login(self, state: str, login: UpstreamLogin, ttl: int) -> None: ...
 
     def take_upstream_login(self, state: str) -> UpstreamLogin | None:
@@ -90,73 +175,9 @@ class StateStore(Protocol):
     def put_saml_request(self, tx_id: str, request_id: str, ttl: int) -> None: ...
 
     def take_saml_request(self, tx_id: str) -> str | None:
-        """Return and delete the request ID atomically: one response per request."""
+        """Return and delete the request ID atomically: one response per request (SAML
+        Profiles §4.1.4.3)."""
         ...
-
-    # Grants behind access tokens.
-    def put_grant(self, grant: Grant, ttl: int) -> None: ...
-
-    def get_grant(self, grant_id: str) -> Grant | None: ...
-
-    def revoke_grant(self, grant_id: str) -> None: ...
-
-    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
-        """The grant, or ``None`` when it is gone, revoked, or any of ``revocation_keys`` is
-        marked (``mark_revoked``): one round trip for a token or userinfo request."""
-        ...
-
-    # SSO sessions (OP session of a browser).
-    def put_session(self, session: SsoSession, ttl: int) -> None: ...
-
-    def get_session(self, sid: str) -> SsoSession | None: ...
-
-    def delete_session(self, sid: str) -> None: ...
-
-    def save_login(
-        self,
-        session: SsoSession,
-        ttl: int,
-        *,
-        code: str | None = None,
-        code_record: CodeRecord | None = None,
-        code_ttl: int = 0,
-        reuse_window: int = 0,
-        end_session: str | None = None,
-    ) -> None:
-        """The end of a login in one round trip, with the same result as the separate calls in
-        this order: ``delete_session(end_session)`` (a fresh login ends the old session, ASVS
-        7.2.4), ``store_code(code, code_record, code_ttl, reuse_window)``, ``put_session``.
-        ``code`` and ``code_record`` come together or not at all. Arguments are checked before
-        anything is written."""
-        ...
-
-    def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
-        """The live sessions of one person (to end them all, ASVS 7.4.2 and 7.4.5)."""
-        ...
-
-    # Fixed-window counters for rate limits and lockouts (idp.protocol.throttle; ASVS 6.3.1).
-    def count_hit(self, scope: str, key: str, window: int) -> HitCount:
-        """Add one hit to (scope, key) atomically and return the count. The window opens with
-        the first hit and closes ``window`` seconds later; later hits do not extend it."""
-        ...
-
-    def hit_count(self, scope: str, key: str) -> HitCount:
-        """The count of (scope, key) without adding a hit (``HitCount()`` when none is open)."""
-        ...
-
-    def clear_hits(self, scope: str, key: str) -> None: ...
-
-    # Revocation marks (RevocationMarks below).
-    def mark_revoked(self, keys: Sequence[str], ttl: int) -> None: ...
-
-    def clear_revoked(self, keys: Sequence[str]) -> None: ...
-
-    def any_revoked(self, keys: Sequence[str]) -> bool: ...
-
-    # Health.
-    def ping(self) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 class RevocationMarks(Protocol):
@@ -177,6 +198,32 @@ class RevocationMarks(Protocol):
     def any_revoked(self, keys: Sequence[str]) -> bool:
         """True if at least one key is marked, in one round trip; False for no keys."""
         ...
+
+
+class Health(Protocol):
+    """Readiness (``/healthz``) and the end of the app's lifespan."""
+
+    def ping(self) -> bool:
+        """False, not an exception, when the store cannot be reached."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StateStore(
+    TransactionStore,
+    CodeStore,
+    GrantStore,
+    SessionStore,
+    ReplayCache,
+    Counters,
+    LoginMethodState,
+    RevocationMarks,
+    Health,
+    Protocol,
+):
+    """All the state ports together: what ``idp.state``'s stores implement and the composition
+    root hands out. Consumers should ask for the narrowest port that serves them."""
 
 
 # --------------------------------------------------------------------------------------------

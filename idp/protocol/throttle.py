@@ -48,7 +48,7 @@ from typing import Literal
 
 from idp.protocol.jose import JoseRejected, unverified_claims
 from idp.protocol.models import HitCount
-from idp.protocol.ports import StateStore
+from idp.protocol.ports import Counters
 
 __all__ = [
     "LoginAttempt",
@@ -143,10 +143,10 @@ def normalise_account(claimed: str) -> str:
 
 
 class Throttle:
-    """The policy above over a ``StateStore``'s fixed-window counters. No framework, no clock:
+    """The policy above over the state store's fixed-window ``Counters``. No framework, no clock:
     every expiry is the store's (a Redis TTL in production, checklist CK4)."""
 
-    def __init__(self, state: StateStore, policy: ThrottlePolicy, secret: bytes) -> None:
+    def __init__(self, state: Counters, policy: ThrottlePolicy, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("the throttle secret must be at least 16 bytes")
         self._state = state

@@ -13,14 +13,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from idp.protocol.api_access import audience_includes
 from idp.protocol.config import ProviderConfig
 from idp.protocol.errors import invalid_token
 from idp.protocol.jose import SIGNING_ALGS, JoseRejected, verify_jwt
 from idp.protocol.models import Grant
-from idp.protocol.ports import ClientStore, DeclarationView, Register, Signer, StateStore
+from idp.protocol.ports import (
+    ClientStore,
+    DeclarationView,
+    GrantStore,
+    Register,
+    RevocationMarks,
+    Signer,
+)
 from idp.protocol.tokens import (
     identity_claims,
     is_administrator,
@@ -30,6 +37,10 @@ from idp.protocol.tokens import (
 from idp.protocol.userinfo_jwe import DeziUserinfo
 
 CLOCK_SKEW = 30
+
+
+class UserinfoState(GrantStore, RevocationMarks, Protocol):
+    """Grants, and the marks that end them early (DECISIONS.md #11)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +53,7 @@ class UserInfoResponse:
 @dataclass(frozen=True, slots=True)
 class UserInfoEndpoint:
     config: ProviderConfig
-    state: StateStore
+    state: UserinfoState
     clients: ClientStore
     register: Register
     signer: Signer

@@ -1,7 +1,9 @@
-"""Short-lived protocol state behind :class:`idp.protocol.ports.StateStore`.
+"""Short-lived protocol state behind the state ports of :mod:`idp.protocol.ports`.
 
-Login transactions, authorization codes, replay caches, grants and SSO sessions, each with a TTL,
-single use atomic. In-process for one worker and tests; Redis for several workers or hosts.
+Login transactions, authorization codes, grants, SSO sessions, replay caches, counters, login
+methods' one-time state and revocation marks, each with a TTL, single use atomic; each store
+implements all of them (:class:`idp.protocol.ports.StateStore`). In-process for one worker and
+tests; Redis for several workers or hosts.
 """
 
 from idp.state.factory import create_state_store

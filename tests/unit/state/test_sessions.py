@@ -9,15 +9,59 @@ from dataclasses import replace
 import pytest
 
 from idp.protocol.models import CodeRedemption
-from idp.protocol.ports import StateStore
+from idp.protocol.ports import SessionStore, StateStore
 from tests.unit.state import records
 from tests.unit.state.concurrency import THREADS, run_together
 
 CODE = "SplxlOBeZQQYbYS6WxSbIA"
 
 
-def sids_of(store: StateStore, dezi_nummer: str = records.DEZI_NUMMER) -> list[str]:
+def sids_of(store: SessionStore, dezi_nummer: str = records.DEZI_NUMMER) -> list[str]:
     return sorted(s.sid for s in store.sessions_of(dezi_nummer))
+
+
+# -- round trip and the person index ---------------------------------------------------------------
+
+
+def test_session_round_trip_and_delete(store: SessionStore) -> None:
+    session = records.session()
+    store.put_session(session, ttl=60)
+    assert store.get_session(session.sid) == session
+    store.delete_session(session.sid)
+    assert store.get_session(session.sid) is None
+    store.delete_session(session.sid)
+
+
+def test_put_overwrites(store: SessionStore) -> None:
+    store.put_session(records.session(), ttl=60)
+    newer = replace(records.session(), last_seen=1_700_000_999, clients=("epd-c",))
+    store.put_session(newer, ttl=60)
+    assert store.get_session(newer.sid) == newer
+
+
+def test_sessions_of_a_person(store: SessionStore) -> None:
+    base = records.session()
+    mine = [replace(base, sid=f"sid-{n}") for n in range(3)]
+    other = replace(base, sid="sid-other", dezi_nummer="900000019")
+    for session in [*mine, other]:
+        store.put_session(session, ttl=60)
+    assert sorted(s.sid for s in store.sessions_of(base.dezi_nummer)) == ["sid-0", "sid-1", "sid-2"]
+    store.delete_session("sid-1")
+    assert sorted(s.sid for s in store.sessions_of(base.dezi_nummer)) == ["sid-0", "sid-2"]
+    assert [s.sid for s in store.sessions_of("900000019")] == ["sid-other"]
+    assert store.sessions_of("900000051") == []
+
+
+def test_session_expires(store: SessionStore, elapse: Callable[[float], None]) -> None:
+    store.put_session(records.session(), ttl=1)
+    elapse(1.2)
+    assert store.get_session("sid-1") is None
+
+
+@pytest.mark.parametrize("ttl", [0, -1])
+def test_session_ttl_must_be_positive(store: SessionStore, ttl: int) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        store.put_session(records.session(), ttl=ttl)
 
 
 # -- save_login: the end of a login in one round trip ----------------------------------------------

@@ -1,6 +1,6 @@
-"""The fixed-window counters of the StateStore contract (``count_hit``, ``hit_count``,
-``clear_hits``), against the in-process store and the real Redis, for ``idp.protocol.throttle``
-(checklist J7; CK4: expiries are the store's TTLs, never computed by the app).
+"""The Counters contract (``count_hit``, ``hit_count``, ``clear_hits``): fixed-window counters
+against the in-process store and the real Redis, for ``idp.protocol.throttle`` (checklist J7;
+CK4: expiries are the store's TTLs, never computed by the app).
 
 The Redis variant uses database 13 like the other state tests: database 11 belongs to
 tests/web/test_throttling.py, and flushing it here broke that module when both ran at once.
@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from idp.protocol.models import HitCount
-from idp.protocol.ports import StateStore
+from idp.protocol.ports import Counters
 from idp.state import RedisStateStore
 from tests.unit.state.concurrency import run_together
 
@@ -22,14 +22,14 @@ REDIS_DB = 13
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
-def test_count_hit_counts_up_within_one_window(store: StateStore) -> None:
+def test_count_hit_counts_up_within_one_window(store: Counters) -> None:
     assert store.count_hit("login", "k", window=60) == HitCount(1, 60)
     second = store.count_hit("login", "k", window=60)
     assert second.count == 2 and 59 <= second.resets_in <= 60
     assert store.count_hit("login", "k", window=60).count == 3
 
 
-def test_hit_count_reads_without_counting(store: StateStore) -> None:
+def test_hit_count_reads_without_counting(store: Counters) -> None:
     assert store.hit_count("login", "k") == HitCount()
     store.count_hit("login", "k", window=60)
     seen = store.hit_count("login", "k")
@@ -37,7 +37,7 @@ def test_hit_count_reads_without_counting(store: StateStore) -> None:
     assert store.hit_count("login", "k").count == 1
 
 
-def test_scopes_and_keys_are_independent(store: StateStore) -> None:
+def test_scopes_and_keys_are_independent(store: Counters) -> None:
     store.count_hit("login", "a", window=60)
     store.count_hit("login", "a", window=60)
     assert store.count_hit("login", "b", window=60).count == 1
@@ -45,7 +45,7 @@ def test_scopes_and_keys_are_independent(store: StateStore) -> None:
     assert store.hit_count("login", "a").count == 2
 
 
-def test_clear_hits(store: StateStore) -> None:
+def test_clear_hits(store: Counters) -> None:
     store.count_hit("login", "k", window=60)
     store.count_hit("login", "other", window=60)
     store.clear_hits("login", "k")
@@ -55,7 +55,7 @@ def test_clear_hits(store: StateStore) -> None:
     assert store.count_hit("login", "k", window=60).count == 1
 
 
-def test_window_is_fixed_and_ends(store: StateStore, elapse: Callable[[float], None]) -> None:
+def test_window_is_fixed_and_ends(store: Counters, elapse: Callable[[float], None]) -> None:
     """The first hit opens the window; later hits do not extend it; then it starts over."""
     store.count_hit("login", "k", window=2)
     elapse(1.1)
@@ -67,12 +67,12 @@ def test_window_is_fixed_and_ends(store: StateStore, elapse: Callable[[float], N
 
 
 @pytest.mark.parametrize("window", [0, -1, True, 1.5])
-def test_window_must_be_whole_seconds(store: StateStore, window: object) -> None:
+def test_window_must_be_whole_seconds(store: Counters, window: object) -> None:
     with pytest.raises(ValueError, match="window"):
         store.count_hit("login", "k", window=window)  # type: ignore[arg-type]
 
 
-def test_concurrent_hits_are_all_counted(store: StateStore) -> None:
+def test_concurrent_hits_are_all_counted(store: Counters) -> None:
     """Atomic increments: 20 parallel hits see 20 distinct counts (no lost update)."""
     counts = run_together(lambda: store.count_hit("login", "race", window=60).count)
     assert sorted(counts) == list(range(1, 21))
