@@ -7,9 +7,10 @@ worker can finish on another.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self
+
+import orjson
 
 ClientProfile = Literal["nlgov", "dezi"]
 AuthMethod = Literal["private_key_jwt", "tls_client_auth", "none"]
@@ -29,21 +30,42 @@ def loa_rank(acr: str) -> int:
 
 
 class _JsonRecord:
-    """JSON round trip for the flat dataclasses below (tuples come back as tuples)."""
+    """JSON round trip for the flat dataclasses below (tuples come back as tuples).
+
+    Every field is a string, an integer, ``None`` or a tuple of strings, so a shallow dict is the
+    whole record; orjson writes it with sorted keys (deterministic bytes, as before) and reads
+    it about ten times faster than the standard library. Bad input raises
+    ``orjson.JSONDecodeError``, a ``json.JSONDecodeError`` and so a ``ValueError``.
+    """
+
+    __slots__ = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)  # type: ignore[call-overload]
+        names = _field_names(type(self))
+        return orjson.dumps(
+            {name: getattr(self, name) for name in names}, option=orjson.OPT_SORT_KEYS
+        ).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Self:
-        data: dict[str, Any] = json.loads(raw)
+        data: dict[str, Any] = orjson.loads(raw)
         kwargs: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name not in data:
+        for name in _field_names(cls):
+            if name not in data:
                 continue
-            value = data[f.name]
-            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+            value = data[name]
+            kwargs[name] = tuple(value) if isinstance(value, list) else value
         return cls(**kwargs)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)
