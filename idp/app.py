@@ -123,6 +123,7 @@ def build_services(settings: Settings) -> tuple[Services, Any]:
         id_token_ttl=settings.id_token_ttl,
         access_token_ttl=settings.access_token_ttl,
         default_signing_alg=settings.default_signing_alg,
+        access_token_signing_alg=settings.access_token_signing_alg,
     )
     client_keys = ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl)
     authenticator = ClientAuthenticator(
