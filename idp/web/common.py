@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from idp.protocol.models import SsoSession
 from idp.web import browser
-from idp.web.middleware import DEFAULT_CSP
+from idp.web.edge import DEFAULT_CSP
 from idp.web.responses import JSONResponse
 from idp.web.services import Services
 
