@@ -189,7 +189,7 @@ def _declared_length(scope: Scope) -> int | None:
     """The request's ``Content-Length``; a malformed one counts as too large, as do several
     that disagree. ``None`` when there is none (a chunked body, or no body)."""
     declared: int | None = None
-    for name, value in scope["headers"]:
+    for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
                 length = int(value)
