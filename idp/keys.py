@@ -123,6 +123,7 @@ class KeyRing:
         self._active: dict[str, StoredKey] = {}
         self._parsed: dict[str, SigningKey] = {}
         self._published: dict[tuple[str, ...], _Published] = {}
+        self._latest: tuple[float, _Published] | None = None
         self._generation = ""
         self._generation_stat: tuple[int, int, int] | None = None
         self._checked_at = 0.0
@@ -184,15 +185,22 @@ class KeyRing:
         return stored.retired_at is not None and stored.retired_at + self._grace <= now
 
     def _current(self, now: int | None) -> _Published:
-        """What is published at ``now``: built once per set of kids, then looked up."""
+        """What is published at ``now``: built once per set of kids, then looked up. For the
+        present moment the answer is kept until the next retired key's grace period ends."""
         self._maybe_reload()
-        now = int(time.time()) if now is None else now
-        keys = tuple(s for s in self._keys if not (s.state == "retired" and self._expired(s, now)))
+        latest = self._latest
+        if now is None and latest is not None and time.time() < latest[0]:
+            return latest[1]
+        at = int(time.time()) if now is None else now
+        keys = tuple(s for s in self._keys if not (s.state == "retired" and self._expired(s, at)))
         kids = tuple(s.kid for s in keys)
         published = self._published.get(kids)
         if published is None:
             published = _Published.build(keys)
             self._published[kids] = published
+        if now is None:
+            ends = [s.retired_at + self._grace for s in keys if s.retired_at is not None]
+            self._latest = (min(ends, default=float("inf")), published)
         return published
 
     def _complete_families(self) -> bool:
@@ -278,6 +286,7 @@ class KeyRing:
             self._keys = tuple(loaded)
             self._active = active
             self._published = {}
+            self._latest = None
             self._parsed = {kid: k for kid, k in self._parsed.items() if kid in present}
             self._generation = generation
             self._generation_stat = generation_stat

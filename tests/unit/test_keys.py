@@ -167,3 +167,16 @@ def test_rotation_by_another_process_is_picked_up(
     assert verify_jwt(token, ring.verification_keys(), SIGNING_ALGS)[1] == {"x": 1}
     header, _ = verify_jwt(ring.sign({"y": 2}, "ES256"), ring.verification_keys(), SIGNING_ALGS)
     assert header["kid"] == upcoming["EC"]
+
+
+def test_a_retired_key_leaves_the_cached_sets_when_its_grace_ends(
+    ring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retiring = ring.active("EC").kid
+    t0 = time.time()
+    ring.rotate(now=int(t0))
+    assert retiring in {k.kid for k in ring.verification_keys().keys}
+    assert retiring in ring.public_jwks_json().decode()
+    monkeypatch.setattr(time, "time", lambda: t0 + 101)  # grace_period=100 in the fixture
+    assert retiring not in {k.kid for k in ring.verification_keys().keys}
+    assert retiring not in ring.public_jwks_json().decode()
