@@ -67,9 +67,8 @@ from idp.web import (
 from idp.web.api_auth import mount_api
 from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
+from idp.web.edge import Edge
 from idp.web.metrics import Metrics
-from idp.web.middleware import AccessLog, BodyLimit, SecurityHeaders
-from idp.web.proxy import TrustedProxy
 from idp.web.revocation_watch import RevocationWatcher
 from idp.web.services import Services
 from idp.web.throttling import throttle_from_settings
@@ -153,6 +152,7 @@ def build_core(settings: Settings) -> Core:
         id_token_ttl=settings.id_token_ttl,
         access_token_ttl=settings.access_token_ttl,
         default_signing_alg=settings.default_signing_alg,
+        access_token_signing_alg=settings.access_token_signing_alg,
     )
     client_keys = ClientKeyCache(fetch_jwks, ttl=settings.client_jwks_cache_ttl)
     authenticator = ClientAuthenticator(
@@ -327,11 +327,15 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
             *(extra_routes or []),
         ],
         middleware=[
-            # First: it sees the TCP peer before X-Forwarded-For replaces it (idp.web.proxy).
-            Middleware(TrustedProxy, trusted=settings.trusted_proxies),
-            Middleware(AccessLog, metrics=services.metrics),
-            Middleware(SecurityHeaders, hsts=settings.secure_cookies),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            # One pure-ASGI hop: proxy trust (it sees the TCP peer before X-Forwarded-For
+            # replaces it), body limit, security headers, access log and metrics (idp.web.edge).
+            Middleware(
+                Edge,
+                trusted=settings.trusted_proxies,
+                metrics=services.metrics,
+                hsts=settings.secure_cookies,
+                max_bytes=settings.max_body_bytes,
+            ),
         ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

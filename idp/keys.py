@@ -4,7 +4,7 @@ OIDC Core §10.1.1: the JWKS publishes the next key before it signs anything, an
 keys for a grace period, so relying parties that cache the JWKS never meet an unknown ``kid``.
 Files: ``<data_dir>/keys/<kid>.json`` (mode 0600) in a directory of mode 0700. Several workers
 share the directory; creation and rotation take an exclusive ``flock``, and every process reloads
-when the directory's generation file changes.
+when the directory's generation file changes (seen by ``stat``, at most once a second).
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from idp.protocol.jose import ALG_KEY_TYPE, SigningKey, sign_jwt
 
 KeyState = Literal["next", "active", "retired"]
 FAMILIES: tuple[str, ...] = ("RSA", "EC")
-RELOAD_INTERVAL = 2.0
+# How stale another process's rotation may be here: one stat of the generation file per interval.
+RELOAD_INTERVAL = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,15 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 
 class KeyRing:
-    """The OP's signing keys: one active RSA key (PS256, RS256) and one active EC key (ES256)."""
+    """The OP's signing keys: one active RSA key (PS256, RS256) and one active EC key (ES256).
+
+    Each private key is parsed once, when this process first meets its ``kid`` (a kid names
+    one key for good: it is the RFC 7638 thumbprint), so signing never touches a file or a JWK.
+    What is published is computed once per set of keys: the verification ``KeySet``, the JWKS
+    and its serialised bytes. Another process's rotation is seen within ``RELOAD_INTERVAL``
+    seconds through one ``stat`` of the generation file, and only a changed generation reads
+    the directory again.
+    """
 
     def __init__(
         self,
@@ -109,8 +119,13 @@ class KeyRing:
         self._rsa_key_size = rsa_key_size
         self._grace = grace_period
         self._lock = threading.Lock()
-        self._keys: list[StoredKey] = []
+        self._keys: tuple[StoredKey, ...] = ()
+        self._active: dict[str, StoredKey] = {}
+        self._parsed: dict[str, SigningKey] = {}
+        self._published: dict[tuple[str, ...], _Published] = {}
+        self._latest: tuple[float, _Published] | None = None
         self._generation = ""
+        self._generation_stat: tuple[int, int, int] | None = None
         self._checked_at = 0.0
         with _locked(self._dir / ".lock"):
             self._load()
@@ -125,28 +140,22 @@ class KeyRing:
         return list(self._keys)
 
     def active(self, family: str) -> StoredKey:
-        for stored in self.keys():
-            if stored.state == "active" and stored.family == family:
-                return stored
-        raise LookupError(f"no active {family} key")
+        self._maybe_reload()
+        try:
+            return self._active[family]
+        except KeyError:
+            raise LookupError(f"no active {family} key") from None
 
     def public_jwks(self, now: int | None = None) -> dict[str, Any]:
         """JWKS of next, active and not-yet-expired retired keys (public parts only)."""
-        now = int(time.time()) if now is None else now
-        entries = []
-        for stored in self.keys():
-            if stored.state == "retired" and self._expired(stored, now):
-                continue
-            public = stored.key.as_dict(private=False)
-            public["use"] = "sig"
-            entries.append(public)
-        return {"keys": entries}
+        return {"keys": [dict(entry) for entry in self._current(now).jwks]}
+
+    def public_jwks_json(self) -> bytes:
+        """The same JWKS as UTF-8 JSON, serialised once per set of keys (the JWKS endpoint)."""
+        return self._current(None).jwks_json
 
     def verification_keys(self) -> KeySet:
-        now = int(time.time())
-        return KeySet(
-            [s.key for s in self.keys() if not (s.state == "retired" and self._expired(s, now))]
-        )
+        return self._current(None).key_set
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
         return sign_jwt(claims, self.active(ALG_KEY_TYPE[alg]).key, alg, typ)
@@ -174,6 +183,25 @@ class KeyRing:
 
     def _expired(self, stored: StoredKey, now: int) -> bool:
         return stored.retired_at is not None and stored.retired_at + self._grace <= now
+
+    def _current(self, now: int | None) -> _Published:
+        """What is published at ``now``: built once per set of kids, then looked up. For the
+        present moment the answer is kept until the next retired key's grace period ends."""
+        self._maybe_reload()
+        latest = self._latest
+        if now is None and latest is not None and time.time() < latest[0]:
+            return latest[1]
+        at = int(time.time()) if now is None else now
+        keys = tuple(s for s in self._keys if not (s.state == "retired" and self._expired(s, at)))
+        kids = tuple(s.kid for s in keys)
+        published = self._published.get(kids)
+        if published is None:
+            published = _Published.build(keys)
+            self._published[kids] = published
+        if now is None:
+            ends = [s.retired_at + self._grace for s in keys if s.retired_at is not None]
+            self._latest = (min(ends, default=float("inf")), published)
+        return published
 
     def _complete_families(self) -> bool:
         """Create whatever active/next key a family lacks; True when something was created."""
@@ -208,34 +236,93 @@ class KeyRing:
     def _bump(self) -> None:
         write_private_file(self._dir / "generation", secrets.token_hex(8))
 
+    def _stat_generation(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._dir / "generation")
+        except FileNotFoundError:
+            return None
+        # A bump replaces the file (new inode, new mtime); size guards a coarse clock.
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     def _read_generation(self) -> str:
         try:
             return (self._dir / "generation").read_text(encoding="utf-8")
         except FileNotFoundError:
             return ""
 
+    def _import(self, jwk: dict[str, Any]) -> SigningKey:
+        """The parsed key for ``jwk``: imported the first time its kid is met, then reused."""
+        kid = jwk.get("kid")
+        known = self._parsed.get(kid) if isinstance(kid, str) else None
+        if known is not None:
+            return known
+        key: SigningKey = RSAKey.import_key(jwk) if jwk["kty"] == "RSA" else ECKey.import_key(jwk)
+        key.ensure_kid()
+        self._parsed[str(key.kid)] = key
+        return key
+
     def _load(self) -> None:
+        generation_stat = self._stat_generation()
+        generation = self._read_generation()
         loaded: list[StoredKey] = []
         for path in sorted(self._dir.glob("*.json")):
             record = json.loads(path.read_text(encoding="utf-8"))
-            jwk = record["jwk"]
-            key: SigningKey = (
-                RSAKey.import_key(jwk) if jwk["kty"] == "RSA" else ECKey.import_key(jwk)
-            )
             loaded.append(
-                StoredKey(key, record["state"], record["created_at"], record["retired_at"])
+                StoredKey(
+                    self._import(record["jwk"]),
+                    record["state"],
+                    record["created_at"],
+                    record["retired_at"],
+                )
             )
         order = {"active": 0, "next": 1, "retired": 2}
         loaded.sort(key=lambda s: (s.family, order[s.state], -(s.retired_at or 0)))
+        active: dict[str, StoredKey] = {}
+        for stored in loaded:
+            if stored.state == "active":
+                active.setdefault(stored.family, stored)
+        present = {s.kid for s in loaded}
         with self._lock:
-            self._keys = loaded
-            self._generation = self._read_generation()
+            self._keys = tuple(loaded)
+            self._active = active
+            self._published = {}
+            self._latest = None
+            self._parsed = {kid: k for kid, k in self._parsed.items() if kid in present}
+            self._generation = generation
+            self._generation_stat = generation_stat
             self._checked_at = time.monotonic()
 
     def _maybe_reload(self) -> None:
-        if time.monotonic() - self._checked_at < RELOAD_INTERVAL:
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_INTERVAL:
+            return
+        self._checked_at = now
+        current = self._stat_generation()
+        if current == self._generation_stat:
             return
         if self._read_generation() != self._generation:
             self._load()
         else:
-            self._checked_at = time.monotonic()
+            self._generation_stat = current
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """The public face of one set of keys, computed once."""
+
+    key_set: KeySet
+    jwks: tuple[dict[str, Any], ...]
+    jwks_json: bytes
+
+    @classmethod
+    def build(cls, keys: tuple[StoredKey, ...]) -> _Published:
+        entries = []
+        for stored in keys:
+            public = stored.key.as_dict(private=False)
+            public["use"] = "sig"
+            entries.append(public)
+        return cls(
+            key_set=KeySet([s.key for s in keys]),
+            jwks=tuple(entries),
+            jwks_json=orjson.dumps({"keys": entries}),
+        )

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
 
     # Signing: default alg for ID tokens (DECISIONS.md #1).
     default_signing_alg: Literal["PS256", "RS256", "ES256"] = "PS256"
+    # RFC 9068 access tokens: only this OP verifies them, so the cheapest FAPI 2.0 algorithm.
+    access_token_signing_alg: Literal["ES256", "PS256"] = "ES256"
     rsa_key_size: int = Field(default=3072, ge=2048, le=8192)
 
     # Secrets. When empty they are generated once into IDP_DATA_DIR/secrets.json (0600).

@@ -88,7 +88,7 @@ class ClientCredentialsGrant:
             "scope": " ".join(scope),
             "gid": grant.grant_id,
         }
-        token = self.signer.sign(claims, self.config.default_signing_alg, typ="at+jwt")
+        token = self.signer.sign(claims, self.config.access_token_signing_alg, typ="at+jwt")
         body: dict[str, Any] = {
             "access_token": token,
             "token_type": "Bearer",

@@ -4,14 +4,23 @@ RFC 8725 §3.1 (algorithm verification), §3.2 (use appropriate algorithms) and 
 only named algorithms, never ``none`` or HMAC, and never a key taken from the token itself
 (``jwk``, ``jku``, ``x5u`` headers; authlib CVE-2026-27962). Sizes are bounded before parsing
 (authlib CVE-2025-61920).
+
+Verification goes through joserfc. Signing our own tokens is done here with ``cryptography``
+directly (RFC 7515 §7.1 compact serialisation, RFC 7518 §3.3-3.5): it is the hot path of every
+token response, joserfc's generic checks cost more than an ES256 signature itself there, and
+the output is byte for byte what joserfc writes (tests compare the two and verify with an
+independent JOSE stack).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
+import orjson
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwe, jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
@@ -47,7 +56,7 @@ def unverified_header(token: str, max_bytes: int = MAX_JWT_BYTES) -> dict[str, A
         raise JoseRejected("not a compact JWS")
     try:
         raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
-        header = json.loads(raw)
+        header = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise JoseRejected("malformed header") from exc
     if not isinstance(header, dict):
@@ -60,7 +69,7 @@ def unverified_claims(token: str) -> dict[str, Any]:
     unverified_header(token)
     payload = token.split(".")[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
         raise JoseRejected("malformed payload") from exc
     if not isinstance(claims, dict):
@@ -124,11 +133,43 @@ def sign_jwt(
     """``extra_header`` adds members such as ``jku`` (the verklaring, Dezi v0.7 §2.6)."""
     if alg not in SIGNING_ALGS or key.key_type != ALG_KEY_TYPE[alg]:
         raise ValueError(f"cannot sign {alg} with a {key.key_type} key")
-    header: dict[str, Any] = {"alg": alg, "typ": typ, "kid": key.kid}
+    # Member order as joserfc writes it (typ first), so the bytes do not change with the signer.
+    header: dict[str, Any] = {"typ": typ, "alg": alg, "kid": key.kid}
     if extra_header and header.keys() & extra_header.keys():
         raise ValueError("extra_header must not replace alg, typ or kid")
     header.update(extra_header or {})
-    return jwt.encode(header, claims, key, algorithms=[alg])
+    # RFC 7519 §7.1: the claims as UTF-8 JSON. Datetimes are refused rather than written as
+    # strings: NumericDate (RFC 7519 §2) is a number, and callers pass integers.
+    payload = orjson.dumps(claims, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    signing_input = _b64(orjson.dumps(header)) + b"." + _b64(payload)
+    return (signing_input + b"." + _b64(_signature(signing_input, key, alg))).decode("ascii")
+
+
+_SHA256 = hashes.SHA256()
+# RFC 7518 §3.5: PS256 is RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt.
+_PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=32)
+_PKCS1 = padding.PKCS1v15()
+_ECDSA = ec.ECDSA(_SHA256)
+
+
+def _signature(signing_input: bytes, key: SigningKey, alg: str) -> bytes:
+    if isinstance(key, RSAKey):
+        rsa_key = key.private_key
+        if rsa_key is None:
+            raise ValueError("signing needs a private key")
+        return rsa_key.sign(signing_input, _PSS if alg == "PS256" else _PKCS1, _SHA256)
+    ec_key = key.private_key
+    if ec_key is None:
+        raise ValueError("signing needs a private key")
+    if ec_key.curve.name != "secp256r1":
+        raise ValueError("ES256 needs a P-256 key")
+    # RFC 7518 §3.4: R and S as two fixed-width 32-byte big-endian integers, not DER.
+    r, s = decode_dss_signature(ec_key.sign(signing_input, _ECDSA))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def sign_bytes(payload: bytes, key: SigningKey, alg: str, typ: str) -> str:
@@ -160,7 +201,7 @@ def decrypt_jwe(token: str, keys: KeySet) -> tuple[dict[str, Any], bytes]:
         raise JoseRejected("not a compact JWE")
     try:
         raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
-        header = json.loads(raw)
+        header = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise JoseRejected("malformed JWE header") from exc
     if not isinstance(header, dict):

@@ -7,10 +7,11 @@ worker can finish on another.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self
+
+import orjson
 
 ClientProfile = Literal["nlgov", "dezi"]
 AuthMethod = Literal["private_key_jwt", "tls_client_auth", "none"]
@@ -36,27 +37,34 @@ class _JsonRecord:
     """JSON round trip for the dataclasses below (tuples come back as tuples).
 
     ``_nested`` names the fields that hold another record, or a tuple of them, so that a
-    session can carry the declarations it read at login (``DeclarationSnapshot``).
+    session can carry the declarations it read at login (``DeclarationSnapshot``). orjson writes
+    the records (nested ones as dataclasses, in field order) with sorted top-level keys:
+    deterministic bytes, about ten times faster than the standard library. Bad input raises
+    ``orjson.JSONDecodeError``, a ``json.JSONDecodeError`` and so a ``ValueError``.
     """
 
+    __slots__ = ()
     _nested: ClassVar[dict[str, type[_JsonRecord]]] = {}
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)  # type: ignore[call-overload]
+        names = _field_names(type(self))
+        return orjson.dumps(
+            {name: getattr(self, name) for name in names}, option=orjson.OPT_SORT_KEYS
+        ).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Self:
-        data: dict[str, Any] = json.loads(raw)
+        data: dict[str, Any] = orjson.loads(raw)
         return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         kwargs: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name not in data:
+        for name in _field_names(cls):
+            if name not in data:
                 continue
-            value = data[f.name]
-            nested = cls._nested.get(f.name)
+            value = data[name]
+            nested = cls._nested.get(name)
             if nested is not None and value is not None:
                 if isinstance(value, list):
                     value = tuple(nested.from_dict(item) for item in value)
@@ -64,8 +72,18 @@ class _JsonRecord:
                     value = nested.from_dict(value)
             elif isinstance(value, list):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-            kwargs[f.name] = value
+            kwargs[name] = value
         return cls(**kwargs)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _timestamp(value: datetime | None) -> int | None:

@@ -386,6 +386,10 @@ class Signer(Protocol):
 
     def public_jwks(self, now: int | None = None) -> dict[str, Any]: ...
 
+    def public_jwks_json(self) -> bytes:
+        """``public_jwks()`` as UTF-8 JSON, serialised once per set of keys."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Consent (issue 6 item 5): durable, in the register, audited.

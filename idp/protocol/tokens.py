@@ -85,7 +85,8 @@ def access_token(
 ) -> tuple[str, dict[str, Any]]:
     """RFC 9068 §2.2: ``typ: at+jwt``, audience-restricted, short-lived, unique ``jti``.
 
-    The audience is userinfo, plus the registry API when the ``registry`` scope was granted."""
+    The audience is userinfo, plus the registry API when the ``registry`` scope was granted.
+    Signed with ``access_token_signing_alg`` (ES256 by default): only this OP verifies it."""
     claims: dict[str, Any] = {
         "iss": config.issuer,
         "sub": grant.sub,
@@ -100,7 +101,7 @@ def access_token(
         "acr": grant.acr,
         "gid": grant.grant_id,
     }
-    return signer.sign(claims, config.default_signing_alg, typ="at+jwt"), claims
+    return signer.sign(claims, config.access_token_signing_alg, typ="at+jwt"), claims
 
 
 def id_token(

@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from idp.protocol.models import SsoSession
 from idp.web import browser
-from idp.web.middleware import DEFAULT_CSP
+from idp.web.edge import DEFAULT_CSP
+from idp.web.responses import JSONResponse
 from idp.web.services import Services
 
 MAX_FIELDS = 64

@@ -8,7 +8,7 @@ configuration, never from the request (RFC 9700 §4.13; Starlette CVE-2026-54282
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from idp.audit import get_logger
 from idp.protocol.authorization_code import NO_STORE
@@ -18,6 +18,7 @@ from idp.protocol.errors import OAuthError, invalid_request
 from idp.web import throttling
 from idp.web.common import BadInput, form_pairs, json_response, services
 from idp.web.offload import offload
+from idp.web.responses import JSONResponse
 
 log = get_logger("idp.oauth")
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -32,8 +33,8 @@ async def oauth_metadata_endpoint(request: Request) -> Response:
 
 
 async def jwks_endpoint(request: Request) -> Response:
-    return JSONResponse(
-        services(request).signer.public_jwks(),
+    return Response(
+        services(request).signer.public_jwks_json(),  # serialised once per key change
         headers=PUBLIC_CACHE,
         media_type="application/jwk-set+json",
     )

@@ -4,9 +4,10 @@ RFC 9700 §4.13 and ``uzi-certificates.md`` §7: a client certificate forwarded 
 trusted only when the request came from the proxy, and the proxy must overwrite any copy of the
 header that a client sent. "From the proxy" means the **TCP peer** of the connection, so the app
 does the ``X-Forwarded-*`` handling itself (``zorg-idp serve`` runs uvicorn with
-``proxy_headers=False``): ``TrustedProxy`` records whether the peer is in ``trusted_proxies``
-before it rewrites the client address from ``X-Forwarded-For``. Were uvicorn to rewrite it first,
-the peer would be lost and a forged ``X-Forwarded-For`` could pass for the proxy.
+``proxy_headers=False``): ``ProxyTrust`` (run by ``idp.web.edge.Edge``) records whether the peer
+is in ``trusted_proxies`` before it rewrites the client address from ``X-Forwarded-For``. Were
+uvicorn to rewrite it first, the peer would be lost and a forged ``X-Forwarded-For`` could pass
+for the proxy.
 
 Header contract with nginx (``deploy/nginx-uzi.conf.template``): ``X-SSL-Client-Cert`` is
 ``$ssl_client_escaped_cert`` (URL-escaped PEM, absent when none was presented) and
@@ -29,6 +30,7 @@ __all__ = [
     "CLIENT_CERT_HEADER",
     "CLIENT_VERIFY_HEADER",
     "TRUSTED_PEER",
+    "ProxyTrust",
     "TrustedProxy",
     "client_certificate",
 ]
@@ -43,32 +45,43 @@ log = get_logger("idp.proxy")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class TrustedProxy:
-    """Pure ASGI middleware: mark requests whose TCP peer is a trusted proxy, and only for
-    those take the client address and scheme from ``X-Forwarded-For`` / ``-Proto`` (the
-    rightmost address that is not itself a trusted proxy, as uvicorn does)."""
+class ProxyTrust:
+    """Mark requests whose TCP peer is a trusted proxy, and only for those take the client
+    address and scheme from ``X-Forwarded-For`` / ``-Proto`` (the rightmost address that is
+    not itself a trusted proxy, as uvicorn does). Used by ``idp.web.edge.Edge``."""
 
-    def __init__(self, app: ASGIApp, *, trusted: Sequence[str]) -> None:
-        self.app = app
+    MAX_REMEMBERED = 4096
+
+    def __init__(self, trusted: Sequence[str]) -> None:
         self.networks: tuple[Network, ...] = tuple(
             ipaddress.ip_network(entry, strict=False) for entry in trusted
         )
+        # Peers are few (the proxy, a health checker): remember the verdict per address.
+        self._verdicts: dict[str, bool] = {}
 
     def is_trusted(self, host: str) -> bool:
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._check(host)
+            if len(self._verdicts) >= self.MAX_REMEMBERED:
+                self._verdicts.clear()
+            self._verdicts[host] = verdict
+        return verdict
+
+    def _check(self, host: str) -> bool:
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
         return any(address in network for network in self.networks)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            peer = scope.get("client")
-            trusted = peer is not None and self.is_trusted(peer[0])
-            scope[TRUSTED_PEER] = trusted
-            if trusted:
-                self._apply_forwarded(scope)
-        await self.app(scope, receive, send)
+    def mark(self, scope: Scope) -> None:
+        """Set ``scope[TRUSTED_PEER]``; for a trusted peer, apply its forwarded headers."""
+        peer = scope.get("client")
+        trusted = peer is not None and self.is_trusted(peer[0])
+        scope[TRUSTED_PEER] = trusted
+        if trusted:
+            self._apply_forwarded(scope)
 
     def _apply_forwarded(self, scope: Scope) -> None:
         forwarded_for: list[str] = []
@@ -86,6 +99,19 @@ class TrustedProxy:
                 return
         if hops:
             scope["client"] = (hops[0], 0)
+
+
+class TrustedProxy:
+    """``ProxyTrust`` as a middleware of its own, for an app without ``Edge`` in front."""
+
+    def __init__(self, app: ASGIApp, *, trusted: Sequence[str]) -> None:
+        self.app = app
+        self.trust = ProxyTrust(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            self.trust.mark(scope)
+        await self.app(scope, receive, send)
 
 
 def client_certificate(request: Request) -> ClientCertificate | None:
