@@ -1,0 +1,395 @@
+"""The load client shared by ``bench/compare.py`` and ``bench/serve_scale.py``.
+
+One code path for every OpenID provider it drives (zorg-idp and node-oidc-provider): endpoints
+from discovery, httpx with a cookie jar per browser, a small HTML form parser that fills whatever
+login form the OP shows (``dezi_nummer`` for zorg-idp's ``dev`` method, ``login``/``password``
+for node-oidc-provider's development pages), PKCE S256, ``private_key_jwt`` client assertions
+signed by joserfc with ``aud`` = the issuer. Also the process accounting both scripts use: CPU
+time and RSS from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import ssl
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.cookiejar import Cookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+REDIRECT_URI = "https://rp.example/bench/cb"
+LOGIN_FIELDS = frozenset({"dezi_nummer", "login", "password"})
+MAX_STEPS = 10
+
+
+class FlowError(Exception):
+    """One operation failed; the message (short, without secrets) is what gets counted."""
+
+
+# ---- /proc accounting ------------------------------------------------------------------------
+
+
+def parse_proc_stat(text: str) -> tuple[int, int, int]:
+    """(ppid, utime + stime in clock ticks, rss in pages) from the text of /proc/PID/stat.
+
+    The command name (field 2) is in parentheses and may hold spaces and ')': split at the last
+    ')'. After it: state, ppid, … utime is field 14 and stime field 15 (1-based), rss field 24."""
+    rest = text.rsplit(")", 1)[1].split()
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[21])
+
+
+def _read_stat(pid: int) -> tuple[int, int, int] | None:
+    try:
+        return parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's supervisor and its worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _read_stat(int(entry.name))
+            if stat is not None:
+                parents.setdefault(stat[0], []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live descendants."""
+    ticks = sum(stat[1] for p in process_tree(pid) if (stat := _read_stat(p)) is not None)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of one process in MiB (0.0 when it is gone)."""
+    stat = _read_stat(pid)
+    return 0.0 if stat is None else stat[2] * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def ratio_text(peer: float | None, ours: float | None) -> str:
+    """peer/ours as ``1.23``; ≥ 1.0 means zorg-idp spends less CPU per operation."""
+    if peer is None or ours is None or ours <= 0 or peer <= 0:
+        return "n/a"
+    value = peer / ours
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+# ---- HTML forms --------------------------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    radios: dict[str, list[str]] = field(default_factory=dict)
+    submits: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
+            return
+        if not self.forms:
+            return
+        form = self.forms[-1]
+        kind = a.get("type", "text" if tag == "input" else "submit").lower()
+        if tag == "input" and kind == "radio":
+            form.radios.setdefault(a.get("name", ""), []).append(a.get("value", ""))
+        elif tag in ("input", "button") and kind == "submit":
+            form.submits.append((a.get("name", ""), a.get("value", "")))
+        elif tag == "input" and kind not in ("button", "reset", "checkbox", "image"):
+            form.fields[a.get("name", "")] = a.get("value", "")
+
+
+def parse_forms(html: str) -> list[Form]:
+    parser = _FormParser()
+    parser.feed(html)
+    parser.close()
+    return parser.forms
+
+
+def fill_form(form: Form, user: str) -> dict[str, str]:
+    """The data a user submits: the login fields filled, first radio, first (approving) button."""
+    data = {name: value for name, value in form.fields.items() if name}
+    for name in LOGIN_FIELDS & data.keys():
+        data[name] = user
+    for name, values in form.radios.items():
+        data[name] = values[0]
+    if form.submits and form.submits[0][0]:
+        data[form.submits[0][0]] = form.submits[0][1]
+    return data
+
+
+# ---- the relying party -----------------------------------------------------------------------
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Client:
+    """A confidential client with its own RSA key; the same key is registered with every OP."""
+
+    client_id: str
+    key: RSAKey
+
+    @classmethod
+    def generate(cls, client_id: str) -> Client:
+        key = RSAKey.generate_key(2048, private=True)
+        key.ensure_kid()
+        return cls(client_id, key)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [{**self.key.as_dict(private=False), "use": "sig", "alg": "PS256"}]}
+
+    def assertion(self, audience: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+        }
+        return jwt.encode({"alg": "PS256", "kid": self.key.kid}, claims, self.key, ["PS256"])
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    issuer: str
+    authorization: str
+    token: str
+    userinfo: str
+    jwks: str
+
+    @classmethod
+    def discover(cls, issuer: str) -> Endpoints:
+        with httpx.Client(timeout=10.0) as http:
+            meta = http.get(f"{issuer}/.well-known/openid-configuration").raise_for_status().json()
+        if meta["issuer"] != issuer:
+            raise FlowError(f"discovery: issuer {meta['issuer']!r} is not {issuer!r}")
+        return cls(
+            issuer,
+            meta["authorization_endpoint"],
+            meta["token_endpoint"],
+            meta["userinfo_endpoint"],
+            meta["jwks_uri"],
+        )
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    verifier: str
+    client: Client
+    forms: int  # forms the browser submitted on the way (0: a silent login)
+
+
+def snapshot(http: httpx.Client) -> list[Cookie]:
+    """The browser's cookies, to give the same session back to a later flow."""
+    return list(http.cookies.jar)
+
+
+def restore(http: httpx.Client, cookies: Iterable[Cookie]) -> None:
+    http.cookies.clear()
+    for cookie in cookies:
+        http.cookies.jar.set_cookie(cookie)
+
+
+def browser_code(http: httpx.Client, op: Endpoints, client: Client, user: str) -> Code:
+    """authorize (PKCE S256, state, nonce) → whatever forms the OP shows → code at the RP."""
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(16)
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid",
+        "state": state,
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    url = f"{op.authorization}?{urlencode(params)}"
+    response = http.get(url)
+    forms = 0
+    for _ in range(MAX_STEPS):
+        if response.status_code in (301, 302, 303, 307):
+            location = urljoin(url, response.headers["location"])
+            if location.startswith(f"{REDIRECT_URI}?"):
+                callback = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+                if "code" not in callback or callback.get("state") != state:
+                    raise FlowError(f"callback: {callback.get('error', 'no code or state')}")
+                if callback.get("iss", op.issuer) != op.issuer:
+                    raise FlowError("callback: wrong iss")
+                return Code(callback["code"], verifier, client, forms)
+            if not location.startswith(op.issuer):
+                raise FlowError("browser: redirect elsewhere")
+            url = location
+            response = http.get(url)
+            continue
+        posts = [f for f in parse_forms(response.text) if f.method == "post"]
+        if response.status_code != 200 or not posts:
+            raise FlowError(f"browser: HTTP {response.status_code} without a form")
+        url = urljoin(url, posts[0].action)
+        response = http.post(url, data=fill_form(posts[0], user))
+        forms += 1
+    raise FlowError("browser: too many steps")
+
+
+def redeem(http: httpx.Client, op: Endpoints, code: Code) -> str:
+    """The token request with ``private_key_jwt``; returns the access token."""
+    response = http.post(
+        op.token,
+        data={
+            "grant_type": "authorization_code",
+            "code": code.code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": code.verifier,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": code.client.assertion(op.issuer),
+        },
+    )
+    if response.status_code != 200:
+        raise FlowError(f"token: HTTP {response.status_code} {response.text[:100]}")
+    body = response.json()
+    if not body.get("id_token") or not body.get("access_token"):
+        raise FlowError("token: no id_token or access_token")
+    return str(body["access_token"])
+
+
+def userinfo(http: httpx.Client, op: Endpoints, access_token: str) -> None:
+    response = http.get(op.userinfo, headers={"Authorization": f"Bearer {access_token}"})
+    if response.status_code != 200 or not response.json().get("sub"):
+        raise FlowError(f"userinfo: HTTP {response.status_code} {response.text[:100]}")
+
+
+def get_jwks(http: httpx.Client, op: Endpoints) -> None:
+    response = http.get(op.jwks)
+    if response.status_code != 200 or not response.json().get("keys"):
+        raise FlowError(f"jwks: HTTP {response.status_code}")
+
+
+# ---- running operations on threads -------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    ok: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+
+Operation = Callable[[httpx.Client, int], None]
+_TLS: list[ssl.SSLContext] = []
+
+
+def new_http() -> httpx.Client:
+    """A browser/back-channel client that does not follow redirects. Loopback http only, but
+    httpx builds a TLS context per client (milliseconds of load-client CPU): build it once."""
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return httpx.Client(follow_redirects=False, timeout=30.0, verify=_TLS[0])
+
+
+def run_ops(op: Operation, count: int, concurrency: int, seconds: float) -> Outcome:
+    """Call ``op(http, i)`` for i in 0..count-1 on ``concurrency`` threads, each with its own
+    httpx client; no new call starts after ``seconds``. Exceptions are counted, not raised."""
+    outcome = Outcome()
+    lock = threading.Lock()
+    next_index = 0
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal next_index
+        with new_http() as http:
+            while True:
+                with lock:
+                    if next_index >= count or time.monotonic() >= deadline:
+                        return
+                    index = next_index
+                    next_index += 1
+                began = time.perf_counter()
+                try:
+                    op(http, index)
+                except FlowError as exc:
+                    error = str(exc)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                else:
+                    error = ""
+                spent = (time.perf_counter() - began) * 1000
+                with lock:
+                    if error:
+                        outcome.errors[error[:140]] += 1
+                    else:
+                        outcome.ok += 1
+                        outcome.latencies_ms.append(spent)
+
+    threads = [threading.Thread(target=worker, name=f"load-{i}") for i in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcome.elapsed = time.perf_counter() - began
+    return outcome
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured phase: the outcome and the CPU the server and this process spent in it."""
+
+    outcome: Outcome
+    server_cpu: float
+    client_cpu: float
+
+    def server_ms_per_op(self) -> float | None:
+        return self.server_cpu / self.outcome.ok * 1000 if self.outcome.ok else None
+
+    def client_ms_per_op(self) -> float | None:
+        return self.client_cpu / self.outcome.ok * 1000 if self.outcome.ok else None
+
+
+def measure(pid: int, run: Callable[[], Outcome]) -> Measured:
+    """Run ``run`` between two CPU snapshots of the server's process tree and of this process."""
+    server_before, client_before = tree_cpu_seconds(pid), time.process_time()
+    outcome = run()
+    server_after, client_after = tree_cpu_seconds(pid), time.process_time()
+    return Measured(outcome, server_after - server_before, client_after - client_before)
