@@ -80,10 +80,10 @@ def tree_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident set size of one process in MiB (0.0 when it is gone)."""
-    stat = _read_stat(pid)
-    return 0.0 if stat is None else stat[2] * os.sysconf("SC_PAGE_SIZE") / 2**20
+def tree_rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` and its descendants in MiB (0.0 when gone)."""
+    pages = sum(stat[2] for p in process_tree(pid) if (stat := _read_stat(p)) is not None)
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def ratio_text(peer: float | None, ours: float | None) -> str:

@@ -122,7 +122,17 @@ def register(workdir: Path, env: Mapping[str, str], issuer: str, clients: list[C
     """``zorg-idp client add --jwks-file`` for every client (idempotent by client id)."""
     live = LiveServer(issuer, workdir, env, workdir / "cli.log")
     for client in clients:
-        live.register_client(client.client_id, REDIRECT_URI, jwks=client.jwks(), name="bench")
+        jwks_file = workdir / f"{client.client_id}.jwks.json"
+        jwks_file.write_text(json.dumps(client.jwks()), encoding="utf-8")
+        result = live.cli(
+            "client", "add", "--client-id", client.client_id, "--redirect-uri", REDIRECT_URI,
+            "--jwks-file", str(jwks_file), "--name", "bench",
+        )  # fmt: skip
+        said = f"client {client.client_id}: "
+        if result.returncode != 0 or not any(
+            f"{said}{word}" in result.stdout for word in ("registered", "unchanged")
+        ):
+            raise RuntimeError(f"client add {client.client_id}: {result.stdout}{result.stderr}")
 
 
 @contextmanager
