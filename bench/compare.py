@@ -49,7 +49,6 @@ from bench.loadclient import (  # noqa: E402
     get_jwks,
     measure,
     new_http,
-    ratio_text,
     redeem,
     restore,
     run_ops,
@@ -218,6 +217,14 @@ ROW_FUNCTIONS: dict[str, Callable[[Target, Limits], Measured]] = {
 }
 
 
+def ratio_text(peer: float | None, ours: float | None) -> str:
+    """peer/ours as ``1.23``; ≥ 1.0 means zorg-idp spends less CPU per operation."""
+    if peer is None or ours is None or ours <= 0 or peer <= 0:
+        return "n/a"
+    value = peer / ours
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -258,6 +265,17 @@ def format_table(results: dict[str, dict[str, Measured]]) -> list[str]:
             f"| {counts} | {client} | {_rate(ours)} / {_rate(peer)} |"
         )
     return lines
+
+
+def describe_flows(name: str, t: Target) -> None:
+    """One full login and one silent login at B, unmeasured, printed request by request."""
+    with new_http() as http:
+        full: list[str] = []
+        silent: list[str] = []
+        code = browser_code(http, t.op, t.client_a, t.user, full)
+        browser_code(http, t.op, t.client_b, t.user, silent)
+    print(f"  {name} full login, {code.forms} form(s): " + "; ".join(full))
+    print(f"  {name} silent at B: " + "; ".join(silent))
 
 
 def _warm_up(name: str, t: Target, lim: Limits) -> int:
@@ -341,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, target in targets.items():
             print(f"  {name}: {target.server.issuer} (pid {target.server.pid})")
+            describe_flows(name, target)
         print()
         print("\n".join(format_table(results)))
         failed = 0

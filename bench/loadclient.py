@@ -4,15 +4,12 @@ One code path for every OpenID provider it drives (zorg-idp and node-oidc-provid
 from discovery, httpx with a cookie jar per browser, a small HTML form parser that fills whatever
 login form the OP shows (``dezi_nummer`` for zorg-idp's ``dev`` method, ``login``/``password``
 for node-oidc-provider's development pages), PKCE S256, ``private_key_jwt`` client assertions
-signed by joserfc with ``aud`` = the issuer. Also the process accounting both scripts use: CPU
-time and RSS from ``/proc``.
-"""
+signed by joserfc with ``aud`` = the issuer."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 import ssl
 import threading
@@ -22,13 +19,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookiejar import Cookie
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
+from bench.procstat import tree_cpu_seconds
 
 REDIRECT_URI = "https://rp.example/bench/cb"
 LOGIN_FIELDS = frozenset({"dezi_nummer", "login", "password"})
@@ -37,61 +35,6 @@ MAX_STEPS = 10
 
 class FlowError(Exception):
     """One operation failed; the message (short, without secrets) is what gets counted."""
-
-
-# ---- /proc accounting ------------------------------------------------------------------------
-
-
-def parse_proc_stat(text: str) -> tuple[int, int, int]:
-    """(ppid, utime + stime in clock ticks, rss in pages) from the text of /proc/PID/stat.
-
-    The command name (field 2) is in parentheses and may hold spaces and ')': split at the last
-    ')'. After it: state, ppid, … utime is field 14 and stime field 15 (1-based), rss field 24."""
-    rest = text.rsplit(")", 1)[1].split()
-    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[21])
-
-
-def _read_stat(pid: int) -> tuple[int, int, int] | None:
-    try:
-        return parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (uvicorn's supervisor and its worker processes)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _read_stat(int(entry.name))
-            if stat is not None:
-                parents.setdefault(stat[0], []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(parents.get(current, []))
-    return found
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its live descendants."""
-    ticks = sum(stat[1] for p in process_tree(pid) if (stat := _read_stat(p)) is not None)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident set size of ``pid`` and its descendants in MiB (0.0 when gone)."""
-    pages = sum(stat[2] for p in process_tree(pid) if (stat := _read_stat(p)) is not None)
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def ratio_text(peer: float | None, ours: float | None) -> str:
-    """peer/ours as ``1.23``; ≥ 1.0 means zorg-idp spends less CPU per operation."""
-    if peer is None or ours is None or ours <= 0 or peer <= 0:
-        return "n/a"
-    value = peer / ours
-    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
 # ---- HTML forms --------------------------------------------------------------------------------
@@ -227,8 +170,12 @@ def restore(http: httpx.Client, cookies: Iterable[Cookie]) -> None:
         http.cookies.jar.set_cookie(cookie)
 
 
-def browser_code(http: httpx.Client, op: Endpoints, client: Client, user: str) -> Code:
-    """authorize (PKCE S256, state, nonce) → whatever forms the OP shows → code at the RP."""
+def browser_code(
+    http: httpx.Client, op: Endpoints, client: Client, user: str, trace: list[str] | None = None
+) -> Code:
+    """authorize (PKCE S256, state, nonce) → whatever forms the OP shows → code at the RP.
+
+    ``trace`` (when given) receives the browser's requests as ``GET /path → status``."""
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(16)
     params = {
@@ -245,6 +192,8 @@ def browser_code(http: httpx.Client, op: Endpoints, client: Client, user: str) -
     response = http.get(url)
     forms = 0
     for _ in range(MAX_STEPS):
+        if trace is not None:
+            trace.append(f"{response.request.method} {urlsplit(url).path} → {response.status_code}")
         if response.status_code in (301, 302, 303, 307):
             location = urljoin(url, response.headers["location"])
             if location.startswith(f"{REDIRECT_URI}?"):

@@ -35,7 +35,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.compare import Limits, Target, row_full  # noqa: E402
-from bench.loadclient import Client, Endpoints, Measured, process_tree, tree_rss_mb  # noqa: E402
+from bench.loadclient import Client, Endpoints, Measured  # noqa: E402
+from bench.procstat import process_tree, tree_rss_mb  # noqa: E402
 from bench.servers import run_serve, seed_demo_data  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/9"  # database 9 and only database 9
