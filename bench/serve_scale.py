@@ -86,16 +86,21 @@ def workers(args: argparse.Namespace, workdir: Path, clients: list[Client]) -> i
         f"full login flows, concurrency {args.concurrency}, {args.flows} flows "
         f"(cap {args.seconds:g} s) after {args.warmup} warm-up flows each\n"
     )
-    print("| workers | flows ok (errors) | flows/s | server CPU ms/flow | client CPU ms/flow |")
-    print("|---:|---|---:|---:|---:|")
+    print(
+        "| workers | flows ok (errors) | flows/s | server CPU ms/flow | client CPU ms/flow "
+        "| cores busy: server / load client |"
+    )
+    print("|---:|---|---:|---:|---:|---|")
     rates: dict[int, float] = {}
     failed = 0
     for count, m in results.items():
-        rates[count] = m.outcome.ok / m.outcome.elapsed if m.outcome.elapsed else 0.0
+        elapsed = m.outcome.elapsed or 1e-9
+        rates[count] = m.outcome.ok / elapsed
         failed += m.outcome.failed
         print(
             f"| {count} | {m.outcome.ok} ({m.outcome.failed}) | {rates[count]:.1f} "
-            f"| {m.server_ms_per_op() or 0:.2f} | {m.client_ms_per_op() or 0:.2f} |"
+            f"| {m.server_ms_per_op() or 0:.2f} | {m.client_ms_per_op() or 0:.2f} "
+            f"| {m.server_cpu / elapsed:.2f} / {m.client_cpu / elapsed:.2f} |"
         )
     if rates[1]:
         print(f"\nthroughput ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}")
