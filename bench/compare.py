@@ -129,24 +129,19 @@ def row_full(t: Target, lim: Limits) -> Measured:
     )
 
 
-def row_silent(t: Target, lim: Limits) -> Measured:
-    """In batches of SESSION_BATCH: new browsers log in at A (unmeasured), then each of them
-    authorizes at B once (measured), so every measured flow is a first visit at B. Batches,
-    because the peer's in-memory store is an LRU of 1,000 objects: a session made hundreds of
-    logins earlier is gone. The batches' CPU and outcomes are added up."""
+def _batched(lim: Limits, size: int, batch: Callable[[Limits], Measured]) -> Measured:
+    """``batch`` for at most ``size`` operations at a time, until ``lim.count`` operations are
+    done or ``lim.seconds`` have passed; the batches' outcomes and CPU are added up."""
     total = Outcome()
     server_cpu = client_cpu = 0.0
     deadline = time.monotonic() + lim.seconds
     while total.ok + total.failed < lim.count and time.monotonic() < deadline:
-        size = min(SESSION_BATCH, lim.count - total.ok - total.failed)
-        left = max(deadline - time.monotonic(), 0.1)
-        sessions, setup = _login_browsers(t, Limits(size, lim.concurrency, left))
-        part = measure(
-            t.server.pid,
-            lambda: run_ops(_silent_at_b(t, sessions), len(sessions), lim.concurrency, left),  # noqa: B023
-        )
-        _add(total, part.outcome)
-        total.errors.update({f"set-up: {m}": n for m, n in setup.errors.items()})
+        count = min(size, lim.count - total.ok - total.failed)
+        part = batch(Limits(count, lim.concurrency, max(deadline - time.monotonic(), 0.1)))
+        total.ok += part.outcome.ok
+        total.elapsed += part.outcome.elapsed
+        total.latencies_ms += part.outcome.latencies_ms
+        total.errors.update(part.outcome.errors)
         server_cpu += part.server_cpu
         client_cpu += part.client_cpu
         if not part.outcome.ok:
@@ -154,52 +149,51 @@ def row_silent(t: Target, lim: Limits) -> Measured:
     return Measured(total, server_cpu, client_cpu)
 
 
-def _add(total: Outcome, part: Outcome) -> None:
-    total.ok += part.ok
-    total.elapsed += part.elapsed
-    total.latencies_ms += part.latencies_ms
-    total.errors.update(part.errors)
+def _silent_batch(t: Target, lim: Limits) -> Measured:
+    sessions, setup = _login_browsers(t, lim)
+    part = measure(
+        t.server.pid,
+        lambda: run_ops(_silent_at_b(t, sessions), len(sessions), lim.concurrency, lim.seconds),
+    )
+    part.outcome.errors.update({f"set-up: {m}": n for m, n in setup.errors.items()})
+    return part
 
 
-def _token_batch(t: Target, session: list[Cookie], size: int, lim: Limits) -> Measured:
-    """``size`` codes by silent logins at A in one session (unmeasured), then their token
-    requests (measured); set-up errors are added to the outcome."""
-    codes: list[Code | None] = [None] * size
+def row_silent(t: Target, lim: Limits) -> Measured:
+    """In batches of SESSION_BATCH: new browsers log in at A (unmeasured), then each of them
+    authorizes at B once (measured), so every measured flow is a first visit at B. Batches,
+    because the peer's in-memory store is an LRU of 1,000 objects: a session made hundreds of
+    logins earlier is gone."""
+    return _batched(lim, SESSION_BATCH, lambda part: _silent_batch(t, part))
+
+
+def _token_batch(t: Target, session: list[Cookie], lim: Limits) -> Measured:
+    """``lim.count`` codes by silent logins at A in one session (unmeasured), then their token
+    requests (measured), within the codes' 60 s lifetime."""
+    codes: list[Code | None] = [None] * lim.count
 
     def get_code(http: httpx.Client, index: int) -> None:
         restore(http, session)
         codes[index] = browser_code(http, t.op, t.client_a, t.user)
 
-    fetched = run_ops(get_code, size, lim.concurrency, 40.0)
+    fetched = run_ops(get_code, lim.count, lim.concurrency, 40.0)
     ready = [c for c in codes if c is not None]
 
     def token(http: httpx.Client, index: int) -> None:
         redeem(http, t.op, ready[index])
 
-    part = measure(t.server.pid, lambda: run_ops(token, len(ready), lim.concurrency, lim.seconds))
+    seconds = min(lim.seconds, 50.0)
+    part = measure(t.server.pid, lambda: run_ops(token, len(ready), lim.concurrency, seconds))
     part.outcome.errors.update({f"set-up: {m}": n for m, n in fetched.errors.items()})
     return part
 
 
 def row_token(t: Target, lim: Limits) -> Measured:
-    """Codes in batches of CODE_BATCH, each redeemed well within the 60 s code lifetime; the
-    batches' CPU and outcomes are added up."""
+    """Codes in batches of CODE_BATCH, each batch redeemed right after it was fetched."""
     with new_http() as http:
         browser_code(http, t.op, t.client_a, t.user)  # the session the codes come from
         session = snapshot(http)
-    total = Outcome()
-    server_cpu = client_cpu = 0.0
-    deadline = time.monotonic() + lim.seconds
-    while total.ok + total.failed < lim.count and time.monotonic() < deadline:
-        size = min(CODE_BATCH, lim.count - total.ok - total.failed)
-        left = Limits(size, lim.concurrency, min(max(deadline - time.monotonic(), 0.1), 50.0))
-        part = _token_batch(t, session, size, left)
-        _add(total, part.outcome)
-        server_cpu += part.server_cpu
-        client_cpu += part.client_cpu
-        if not part.outcome.ok:
-            break
-    return Measured(total, server_cpu, client_cpu)
+    return _batched(lim, CODE_BATCH, lambda part: _token_batch(t, session, part))
 
 
 def row_jwks(t: Target, lim: Limits) -> Measured:

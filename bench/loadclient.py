@@ -193,7 +193,10 @@ def browser_code(
     forms = 0
     for _ in range(MAX_STEPS):
         if trace is not None:
-            trace.append(f"{response.request.method} {urlsplit(url).path} → {response.status_code}")
+            path = "/".join(
+                p if len(p) < 16 else f"{p[:6]}…" for p in urlsplit(url).path.split("/")
+            )
+            trace.append(f"{response.request.method} {path} → {response.status_code}")
         if response.status_code in (301, 302, 303, 307):
             location = urljoin(url, response.headers["location"])
             if location.startswith(f"{REDIRECT_URI}?"):
