@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -191,7 +192,10 @@ def _token_batch(t: Target, session: list[Cookie], lim: Limits) -> Measured:
 def row_token(t: Target, lim: Limits) -> Measured:
     """Codes in batches of CODE_BATCH, each batch redeemed right after it was fetched."""
     with new_http() as http:
-        browser_code(http, t.op, t.client_a, t.user)  # the session the codes come from
+        try:
+            browser_code(http, t.op, t.client_a, t.user)  # the session the codes come from
+        except (FlowError, httpx.HTTPError) as exc:
+            return Measured(Outcome(errors=Counter({f"set-up: {exc}"[:140]: 1})), 0.0, 0.0)
         session = snapshot(http)
     return _batched(lim, CODE_BATCH, lambda part: _token_batch(t, session, part))
 
@@ -272,15 +276,16 @@ def describe_flows(name: str, t: Target) -> None:
     print(f"  {name} silent at B: " + "; ".join(silent))
 
 
-def _warm_up(name: str, t: Target, lim: Limits) -> int:
-    """Every row once at warm-up size, unmeasured; returns the number of successes."""
-    ok = 0
+def _warm_up(name: str, t: Target, lim: Limits) -> tuple[int, int]:
+    """Every row once at warm-up size, unmeasured; returns (successes, failures)."""
+    ok = failed = 0
     for row in ROWS:
         result = ROW_FUNCTIONS[row](t, lim)
         ok += result.outcome.ok
+        failed += result.outcome.failed
         for message, count in result.outcome.errors.most_common(3):
-            print(f"  warm-up {name} {row}: error x{count}: {message}", file=sys.stderr)
-    return ok
+            print(f"  ERROR warm-up {name} {row} x{count}: {message}", file=sys.stderr)
+    return ok, failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,10 +334,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
         warm = Limits(args.warmup, args.concurrency, 120.0)
+        failed = 0
         for name, target in targets.items():
-            if args.warmup and not _warm_up(name, target, warm):
+            ok, warm_failed = _warm_up(name, target, warm) if args.warmup else (1, 0)
+            if not ok:
                 print(f"warm-up of {name} failed entirely:\n{target.server.log_tail()}")
                 return 2
+            failed += warm_failed
 
         lim = Limits(args.flows, args.concurrency, args.seconds)
         results: dict[str, dict[str, Measured]] = {}
@@ -353,17 +361,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, target in targets.items():
             print(f"  {name}: {target.server.issuer} (pid {target.server.pid})")
-            describe_flows(name, target)
+            try:
+                describe_flows(name, target)
+            except (FlowError, httpx.HTTPError) as exc:
+                print(f"  ERROR {name} traced flow: {exc}")
+                failed += 1
         print()
         print("\n".join(format_table(results)))
-        failed = 0
         for row, per_side in results.items():
             for name, m in per_side.items():
                 for message, count in m.outcome.errors.most_common(8):
                     print(f"  ERROR {name} {row} x{count}: {message}")
                 failed += m.outcome.failed
         if failed:
-            print(f"\n{failed} operations FAILED: the numbers above are not trustworthy")
+            print(
+                f"\n{failed} operations FAILED (warm-up included): "
+                "the numbers above are not trustworthy"
+            )
             return 1
     return 0
 

@@ -76,8 +76,11 @@ def workers(args: argparse.Namespace, workdir: Path, clients: list[Client]) -> i
         flush_state()
         with run_serve(workdir, args.key_size, count, REDIS_URL, clients) as server:
             target = Target(server, Endpoints.discover(server.issuer), args.user, *clients)
-            row_full(target, Limits(args.warmup, args.concurrency, 120.0))
+            warm = row_full(target, Limits(args.warmup, args.concurrency, 120.0))
             results[count] = row_full(target, Limits(args.flows, args.concurrency, args.seconds))
+            results[count].outcome.errors.update(
+                {f"warm-up: {m}": n for m, n in warm.outcome.errors.items()}
+            )
             workers_seen = len(process_tree(server.pid))
         print(f"  --workers {count}: {workers_seen} processes in the server's tree")
     flush_state()
