@@ -1,15 +1,13 @@
 """The load client shared by ``bench/compare.py`` and ``bench/serve_scale.py``.
 
 One code path for every OpenID provider it drives (zorg-idp and node-oidc-provider): endpoints
-from discovery, httpx with a cookie jar per browser, a small HTML form parser that fills whatever
-login form the OP shows (``dezi_nummer`` for zorg-idp's ``dev`` method, ``login``/``password``
-for node-oidc-provider's development pages), PKCE S256, ``private_key_jwt`` client assertions
-signed by joserfc with ``aud`` = the issuer."""
+from discovery, httpx with a cookie jar per browser, the interop tests' HTML form parser and a
+filler for whatever login form the OP shows (``dezi_nummer`` for zorg-idp's ``dev`` method,
+``login``/``password`` for node-oidc-provider's development pages), PKCE S256, and
+``private_key_jwt`` client assertions signed by joserfc with ``aud`` = the issuer."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import ssl
 import threading
@@ -17,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from http.cookiejar import Cookie
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -27,6 +24,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from bench.procstat import tree_cpu_seconds
+from tests.support import Form, parse_forms, pkce_pair
 
 REDIRECT_URI = "https://rp.example/bench/cb"
 LOGIN_FIELDS = frozenset({"dezi_nummer", "login", "password"})
@@ -37,45 +35,7 @@ class FlowError(Exception):
     """One operation failed; the message (short, without secrets) is what gets counted."""
 
 
-# ---- HTML forms --------------------------------------------------------------------------------
-
-
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: dict[str, str] = field(default_factory=dict)
-    radios: dict[str, list[str]] = field(default_factory=dict)
-    submits: list[tuple[str, str]] = field(default_factory=list)
-
-
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
-            return
-        if not self.forms:
-            return
-        form = self.forms[-1]
-        kind = a.get("type", "text" if tag == "input" else "submit").lower()
-        if tag == "input" and kind == "radio":
-            form.radios.setdefault(a.get("name", ""), []).append(a.get("value", ""))
-        elif tag in ("input", "button") and kind == "submit":
-            form.submits.append((a.get("name", ""), a.get("value", "")))
-        elif tag == "input" and kind not in ("button", "reset", "checkbox", "image"):
-            form.fields[a.get("name", "")] = a.get("value", "")
-
-
-def parse_forms(html: str) -> list[Form]:
-    parser = _FormParser()
-    parser.feed(html)
-    parser.close()
-    return parser.forms
+# ---- HTML forms (parsed by tests/support.py's parser, as the interop tests do) ---------------
 
 
 def fill_form(form: Form, user: str) -> dict[str, str]:
@@ -91,12 +51,6 @@ def fill_form(form: Form, user: str) -> dict[str, str]:
 
 
 # ---- the relying party -----------------------------------------------------------------------
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)

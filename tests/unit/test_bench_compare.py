@@ -10,9 +10,10 @@ import os
 from collections import Counter
 
 from bench.compare import ROWS, format_table, ratio_text
-from bench.loadclient import Client, Measured, Outcome, fill_form, parse_forms, pkce_pair
+from bench.loadclient import Client, Measured, Outcome, fill_form
 from bench.procstat import parse_proc_stat, process_tree, tree_cpu_seconds
 from bench.serve_scale import slope_per_10k
+from tests.support import parse_forms
 
 # A command name with a space and a ')' in it: the parser must split at the last ')'.
 PROC_STAT = (
@@ -76,11 +77,6 @@ def test_radio_choice_takes_the_first_value() -> None:
         '<input type="radio" name="ura" value="2"><input type="submit" value="Go"></form>'
     )
     assert fill_form(form, "u") == {"ura": "1"}
-
-
-def test_pkce_pair_shapes() -> None:
-    verifier, challenge = pkce_pair()
-    assert len(verifier) >= 43 and len(challenge) == 43 and "=" not in challenge
 
 
 def test_client_assertion_has_issuer_audience() -> None:
