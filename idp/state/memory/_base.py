@@ -32,6 +32,9 @@ class MemoryBase:
         self._sweep_every = sweep_every
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, str]] = {}
+        # Each person's session ids and when each expires (``sessions_of``): a plain dict, so a
+        # login adds its id in constant time however many sessions the person has.
+        self._person_sessions: dict[str, dict[str, float]] = {}
         self._writes = 0
 
     # -- callers hold the lock -------------------------------------------------------------------
@@ -55,6 +58,12 @@ class MemoryBase:
         expired = [key for key, (expires_at, _) in self._entries.items() if expires_at <= now]
         for key in expired:
             del self._entries[key]
+        for person in list(self._person_sessions):
+            index = self._person_sessions[person]
+            for sid in [sid for sid, expires_at in index.items() if expires_at <= now]:
+                del index[sid]
+            if not index:
+                del self._person_sessions[person]
 
     # -- single-key operations that take the lock themselves ------------------------------------
 

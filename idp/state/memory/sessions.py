@@ -3,24 +3,23 @@
 
 from __future__ import annotations
 
-import json
-
 from idp.protocol.models import CodeRecord, SsoSession
 from idp.state import _keys
 from idp.state.memory._base import MemoryBase
 from idp.state.memory.codes import store_code_locked
 
+# An index is pruned of expired ids when it grows past this many (amortised constant time).
+PRUNE_AT = 32
+
 
 def _put_session_locked(store: MemoryBase, session: SsoSession, ttl: int, now: float) -> None:
-    """The session, and its id in the person's index, which lives as long as the longest of
-    the person's sessions. The caller holds the lock."""
-    index = _keys.person_sessions_key(session.dezi_nummer)
+    """The session, and its id in the person's index. The caller holds the lock."""
     store._set(_keys.session_key(session.sid), session.to_json(), ttl, now)
-    current = store._live(index, now)
-    sids = set(json.loads(current[1])) if current else set()
-    sids.add(session.sid)
-    expires = max(now + ttl, current[0] if current else 0.0)
-    store._entries[index] = (expires, json.dumps(sorted(sids)))
+    index = store._person_sessions.setdefault(session.dezi_nummer, {})
+    index[session.sid] = now + ttl
+    if len(index) >= PRUNE_AT and len(index) % PRUNE_AT == 0:
+        for sid in [sid for sid, expires in index.items() if expires <= now]:
+            del index[sid]
 
 
 class MemorySessions(MemoryBase):
@@ -38,19 +37,20 @@ class MemorySessions(MemoryBase):
         self._delete(_keys.session_key(sid))
 
     def sessions_of(self, dezi_nummer: str) -> list[SsoSession]:
-        index = _keys.person_sessions_key(dezi_nummer)
         with self._lock:
             now = self._clock()
-            current = self._live(index, now)
-            if current is None:
+            index = self._person_sessions.get(dezi_nummer)
+            if not index:
                 return []
             found = []
-            for sid in json.loads(current[1]):
+            for sid in sorted(index):
                 entry = self._live(_keys.session_key(sid), now)
-                if entry is not None:
+                if entry is None:
+                    del index[sid]  # ended or expired: pruned, as Redis does
+                else:
                     found.append(SsoSession.from_json(entry[1]))
-            alive = sorted(s.sid for s in found)
-            self._entries[index] = (current[0], json.dumps(alive))
+            if not index:
+                del self._person_sessions[dezi_nummer]
         return found
 
     def save_login(
