@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from registry import codes, db
-from registry.bulk import Importer, load_import_file, run_import
+from registry.bulk import DEFAULT_BATCH_SIZE, Importer, open_import_file, run_import
 from registry.bulk_file import ORGANISATION_COLUMNS, STAFF_COLUMNS, parse_import_file
 from registry.models import Declaration, Professional
 from registry.repository import SqlRegister
@@ -131,7 +131,7 @@ def bench(engine: Engine, name: str, args: argparse.Namespace) -> None:
         generate(path, args.rows, uras, rng)
         size = path.stat().st_size
         started, cpu = time.perf_counter(), time.process_time()
-        parsed = load_import_file(path)
+        parsed = open_import_file(path)
         done = [0]
 
         def progress(n: int) -> None:
@@ -149,7 +149,12 @@ def bench(engine: Engine, name: str, args: argparse.Namespace) -> None:
 
         try:
             report = run_import(
-                engine, parsed, IMPORTER, batch_size=args.batch_size, progress=progress
+                engine,
+                parsed,
+                IMPORTER,
+                batch_size=args.batch_size,
+                progress=progress,
+                on_result=lambda _result: None,  # as the CLI: results are not kept
             )
         except (KeyboardInterrupt, TimeUp):  # report what was committed, then time the lookups
             report = None
@@ -166,7 +171,9 @@ def bench(engine: Engine, name: str, args: argparse.Namespace) -> None:
             assert report.count("created") == args.rows, report.counts
         if args.rerun and report is not None:
             started = time.perf_counter()
-            again = run_import(engine, parsed, IMPORTER, batch_size=args.batch_size)
+            again = run_import(
+                engine, parsed, IMPORTER, batch_size=args.batch_size, on_result=lambda _r: None
+            )
             elapsed = time.perf_counter() - started
             assert again.count("unchanged") == args.rows, again.counts
             print(
@@ -197,7 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--organisations", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--rerun", action="store_true", help="also time the same file again")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -32,9 +34,12 @@ from registry.models import AuditRecord, utcnow
 __all__ = [
     "GENESIS_HASH",
     "REDACTED_KEYS",
+    "Entry",
     "append",
     "appended",
+    "chain",
     "head",
+    "lock",
     "record_hash",
     "track",
     "verify",
@@ -87,21 +92,81 @@ def _canonical_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
 
 def record_hash(record: AuditRecord) -> str:
     """SHA-256 (hex) over the canonical JSON of every field but ``hash``."""
-    body = {
-        "seq": record.seq,
-        "at": record.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor": record.actor,
-        "on_behalf_of": record.on_behalf_of,
-        "action": record.action,
-        "object_type": record.object_type,
-        "object_id": record.object_id,
-        "source": record.source,
-        "outcome": record.outcome,
-        "detail": record.detail,
-        "prev_hash": record.prev_hash,
-    }
+    return _fields_hash({name: getattr(record, name) for name in _HASHED})
+
+
+_HASHED = (
+    "seq",
+    "at",
+    "actor",
+    "on_behalf_of",
+    "action",
+    "object_type",
+    "object_id",
+    "source",
+    "outcome",
+    "detail",
+    "prev_hash",
+)
+
+
+def _fields_hash(fields: dict[str, Any]) -> str:
+    body = {name: fields[name] for name in _HASHED}
+    body["at"] = fields["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record for ``chain`` (the bulk import's batched appends)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    outcome: str
+    on_behalf_of: str | None = None
+    source: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def lock(connection: sa.Connection) -> None:
+    """Take the append lock for the rest of ``connection``'s transaction (PostgreSQL; on
+    SQLite the write transaction's lock serialises appends already). Take it BEFORE reading
+    what the records will describe, so no other audited writer commits in between."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+
+
+def chain(connection: sa.Connection, entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    """The column values of the next records after the current head, in order, each with its
+    ``seq``, ``prev_hash`` and ``hash`` exactly as ``append`` makes them (same canonical detail,
+    same hash rule), for the caller to insert in one statement. Needs ``lock`` first."""
+    table: sa.Table = AuditRecord.__table__  # type: ignore[attr-defined]
+    last = connection.execute(
+        sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (0, GENESIS_HASH) if last is None else (int(last.seq), str(last.hash))
+    records: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": utcnow(),
+            "actor": entry.actor,
+            "on_behalf_of": entry.on_behalf_of,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "source": entry.source,
+            "outcome": entry.outcome,
+            "detail": _canonical_detail(entry.detail),
+            "prev_hash": prev_hash,
+        }
+        fields["hash"] = prev_hash = _fields_hash(fields)
+        records.append(fields)
+    return records
 
 
 def _last(session: Session) -> AuditRecord | None:
