@@ -43,10 +43,13 @@ def psycopg_connection(connection: sa.Connection) -> psycopg.Connection[Any]:
     return raw
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # built once (json.dumps builds one per call)
+
+
 def _copy_value(column: sa.Column[Any], value: object) -> object:
     # COPY bypasses SQLAlchemy's type processing: JSON columns take the JSON text.
     if value is not None and isinstance(column.type, sa.JSON):
-        return json.dumps(value, ensure_ascii=False)
+        return _JSON.encode(value)
     return value
 
 
@@ -64,13 +67,17 @@ def insert_rows(
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    needs_json = any(isinstance(column.type, sa.JSON) for column in columns)
+    json_names = [c.name for c in columns if isinstance(c.type, sa.JSON)]
+    encode = _JSON.encode
     with psycopg_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
+        write = copy.write_row
         for row in rows:
-            if needs_json:
-                copy.write_row([_copy_value(c, row[c.name]) for c in columns])
-            else:
-                copy.write_row([row[name] for name in names])
+            values = [row[name] for name in names]
+            for name in json_names:
+                at = names.index(name)
+                if values[at] is not None:
+                    values[at] = encode(values[at])
+            write(values)
 
 
 def copy_tuples(

@@ -17,9 +17,11 @@ the end of that day (inclusive, as HR systems give an end date), compared at day
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -27,7 +29,7 @@ import sqlalchemy as sa
 
 from registry.bulk_file import OrganisationRow
 from registry.errors import InvariantViolation, RegistryError
-from registry.models import Organisation, new_id, utcnow
+from registry.models import Organisation, utcnow
 from registry.staff import AuditContext
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "end_of",
     "first_day",
     "last_day",
+    "new_row_id",
     "start_of",
 ]
 
@@ -128,6 +131,19 @@ class ChunkPlan:
         self.results.append(Planned(line, "rejected", (reason,)))
 
 
+def new_row_id() -> str:
+    """A random UUID (version 4) as text, like ``registry.models.new_id``, about four times
+    faster: an import makes three per new professional."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4 (RFC 9562 §5.4)
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant 10
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# The day arithmetic below is pure and zone conversions are slow; an import meets the same few
+# hundred days over and over.
+@lru_cache(maxsize=8192)
 def start_of(day: date) -> datetime:
     """The start of ``day`` in the register's zone: ``valid_from`` for a first day."""
     return datetime.combine(day, time(0), tzinfo=REGISTER_ZONE)
@@ -138,11 +154,13 @@ def end_of(day: date | None) -> datetime | None:
     return None if day is None else start_of(day + timedelta(days=1))
 
 
+@lru_cache(maxsize=8192)
 def first_day(valid_from: datetime) -> date:
     """The day ``valid_from`` falls on in the register's zone."""
     return valid_from.astimezone(REGISTER_ZONE).date()
 
 
+@lru_cache(maxsize=8192)
 def last_day(valid_until: datetime | None) -> date | None:
     """The last day of validity for an exclusive ``valid_until`` (inclusive day)."""
     if valid_until is None:
@@ -177,7 +195,7 @@ class OrganisationPlanner:
         actor = self._importer.context.actor
         if found is None:
             status = "active" if self._importer.registry_admin else "pending"
-            organisation_id, now = new_id(), utcnow()
+            organisation_id, now = new_row_id(), utcnow()
             plan.insert(
                 "organisation",
                 {
@@ -194,7 +212,7 @@ class OrganisationPlanner:
             plan.insert(
                 "organisation_status_change",
                 {
-                    "id": new_id(),
+                    "id": new_row_id(),
                     "organisation_id": organisation_id,
                     "from_status": None,
                     "to_status": status,
