@@ -13,10 +13,11 @@ decides the kind. What is accepted beyond the letter of that page, each on purpo
   re-imports unchanged.
 
 The file is never held whole: it is decoded block by block and split by ``csv`` as it goes, so a
-file of a million rows costs no more memory than one of a thousand. ``open_import_file`` reads a
-file on disk once, cheaply (decode and split, no field checks), so that anything making the
-WHOLE file unusable (not UTF-8, no header, an unknown header, broken quoting) raises
-``UnusableFile`` before a single row is applied; ``ImportSource.rows`` then reads it again.
+file of a million rows costs no more memory than one of a thousand. Anything that makes the WHOLE
+file unusable (not UTF-8, no header, an unknown header, broken quoting) raises ``UnusableFile``:
+the header at once (``open_import_file``), the rest while the rows are read, which the import
+does into a temporary staging table before it changes anything (``registry.bulk``), so an
+unusable file still changes nothing, without a separate first pass over the file.
 """
 
 from __future__ import annotations
@@ -110,12 +111,14 @@ class ImportFile:
 
 @dataclass(frozen=True)
 class ImportSource:
-    """A file on disk that passed the whole-file checks; ``iter_rows`` streams it again."""
+    """A file on disk whose header has been read; ``iter_rows`` streams its rows. Problems
+    further down (a byte that is not UTF-8, broken quoting) raise ``UnusableFile`` while the
+    rows are read, which ``registry.bulk`` does into its staging table, before it writes
+    anything to the register."""
 
     path: Path
     kind: Kind
     delimiter: str
-    row_count: int
 
     def iter_rows(self) -> Iterator[RawRow]:
         with self.path.open("rb") as handle:
@@ -248,18 +251,17 @@ def parse_import_file(data: bytes) -> ImportFile:
 
 
 def open_import_file(path: Path) -> ImportSource:
-    """Check ``path`` whole in one streaming pass (no field checks) and count its rows;
-    ``UnusableFile`` when it cannot be read or used."""
+    """Read ``path``'s header (the kind and the delimiter); ``UnusableFile`` when it cannot be
+    read or has no usable header."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise UnusableFile(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; split it")
         with path.open("rb") as handle:
-            kind, delimiter, rows = _split(handle)
-            count = sum(1 for _ in rows)
+            kind, delimiter, _rows = _split(handle)
     except OSError as exc:
         raise UnusableFile(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return ImportSource(path=path, kind=kind, delimiter=delimiter, row_count=count)
+    return ImportSource(path=path, kind=kind, delimiter=delimiter)
 
 
 def load_import_file(path: Path) -> ImportSource:

@@ -175,9 +175,10 @@ Advance = Callable[[int], None]
 
 
 @contextmanager
-def _progress_bar(total: int) -> Iterator[tuple[Advance | None, Advance | None]]:
-    """A progress bar on stderr while the rows are checked, then applied; only when stderr is
-    a terminal, so pipes and logs get nothing extra."""
+def _progress_bar() -> Iterator[tuple[Advance | None, Advance | None]]:
+    """Progress on stderr while the rows are checked (a count: the file is read once), then
+    applied (a bar: the count is known by then); only when stderr is a terminal, so pipes and
+    logs get nothing extra."""
     if not sys.stderr.isatty():
         yield None, None
         return
@@ -185,9 +186,23 @@ def _progress_bar(total: int) -> Iterator[tuple[Advance | None, Advance | None]]
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        checking = bar.add_task("checking", total=total)
-        importing = bar.add_task("importing", total=total)
-        yield (lambda n: bar.advance(checking, n)), (lambda n: bar.advance(importing, n))
+        checking = bar.add_task("checking rows", total=None)
+        importing = bar.add_task("importing", total=None, start=False)
+        counted = [0, 0]  # rows checked, rows applied
+
+        def checked(n: int) -> None:
+            counted[0] += n
+            bar.advance(checking, n)
+
+        def applied(n: int) -> None:
+            if not counted[1]:
+                bar.update(checking, total=counted[0], completed=counted[0])
+                bar.update(importing, total=counted[0])
+                bar.start_task(importing)
+            counted[1] += n
+            bar.advance(importing, n)
+
+        yield checked, applied
 
 
 def build_registry_app(get_engine: EngineFactory) -> typer.Typer:
@@ -218,12 +233,12 @@ def build_registry_app(get_engine: EngineFactory) -> typer.Typer:
         """Idempotent bulk import (INTERFACES.md "Bulk import files"). Exit 0: every row
         applied or unchanged; 1: some rows rejected (the others applied); 2: unusable file."""
         with failures():
-            parsed = open_import_file(file)  # the whole-file checks: exit 2, nothing written
+            parsed = open_import_file(file)  # the header; the rest is checked while staged
         importer = Importer(cli_context(via="import"), registry_admin=True)
         with (
             engine_for(config) as engine,
             _report_sink(report) as sink,
-            _progress_bar(parsed.row_count) as (checked, applied),
+            _progress_bar() as (checked, applied),
         ):
             result = run_import(
                 engine,
@@ -235,7 +250,7 @@ def build_registry_app(get_engine: EngineFactory) -> typer.Typer:
                 checked=checked,
                 on_result=sink,
             )
-        _print_report(result, parsed.row_count)
+        _print_report(result, sum(result.counts.values()))
         raise typer.Exit(result.exit_code)
 
     @app.command("export")
