@@ -63,6 +63,7 @@ from registry.bulk_stage import (
     read_chunk,
     stage_table,
 )
+from registry.bulk_unchanged import mark_unchanged
 from registry.bulk_write import write_plan
 
 __all__ = [
@@ -138,6 +139,9 @@ def _results(staged: list[Staged], plan: ChunkPlan) -> list[RowResult]:
     planned = {p.line: p for p in plan.results}
     results: list[RowResult] = []
     for item in staged:
+        if item.unchanged is not None:
+            results.append(RowResult(item.line, "unchanged", dezi_nummer=item.unchanged))
+            continue
         if item.row is None:
             results.append(RowResult(item.line, "rejected", item.reasons))
             continue
@@ -200,6 +204,10 @@ def run_import(
             create_stage(connection, file.kind)
             fill_stage(connection, file.kind, file.iter_rows(), checked)
             judge_stage(connection, file.kind)
+            if file.kind == "staff":
+                mark_unchanged(
+                    connection, None if importer.registry_admin else importer.organisations
+                )
             chunks = _Chunks(connection, file.kind, importer)
             after = 0
             while results := _chunk(connection, chunks, after, batch_size, dry_run):

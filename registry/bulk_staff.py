@@ -45,10 +45,12 @@ from registry.bulk_rows import (
     end_of,
     first_day,
     last_day,
+    new_row_id,
     start_of,
 )
+from registry.bulk_stage import UNCHANGED
 from registry.errors import InvariantViolation, RegistryError
-from registry.models import Declaration, Employment, Organisation, Professional, new_id, utcnow
+from registry.models import Declaration, Employment, Organisation, Professional, utcnow
 from registry.staff import Names
 
 __all__ = ["StaffPlanner"]
@@ -103,7 +105,11 @@ class StaffPlanner:
 
     def _read(self, connection: sa.Connection, first: int, last: int) -> None:
         s = self._stage
-        in_chunk = sa.and_(s.c.line.between(first, last), s.c.reasons.is_(None))
+        in_chunk = sa.and_(
+            s.c.line.between(first, last),
+            s.c.reasons.is_(None),
+            ~sa.exists().where(UNCHANGED.c.line == s.c.line),  # settled already
+        )
         organisations = sa.select(_ORG.c.id, _ORG.c.ura, _ORG.c.status).where(
             _ORG.c.ura.in_(sa.select(s.c.ura).where(in_chunk))
         )
@@ -167,8 +173,11 @@ class StaffPlanner:
     def plan(
         self, connection: sa.Connection, first: int, last: int, rows: Iterable[StaffRow]
     ) -> ChunkPlan:
-        self._read(connection, first, last)
+        rows = list(rows)
         plan = ChunkPlan()
+        if not rows:
+            return plan
+        self._read(connection, first, last)
         for row in rows:
             try:
                 self._row(plan, row)
@@ -278,7 +287,7 @@ class StaffPlanner:
 
     def _enrol(self, plan: ChunkPlan, row: StaffRow, organisation_id: str) -> Person:
         person = Person(
-            id=new_id(),
+            id=new_row_id(),
             dezi_nummer=None,
             big_nummer=row.big_nummer,
             voorletters=row.names.voorletters,
@@ -304,7 +313,7 @@ class StaffPlanner:
         plan.insert(
             "employment",
             {
-                "id": new_id(),
+                "id": new_row_id(),
                 "organisation_id": organisation_id,
                 "personeelsnummer": row.personeelsnummer,
                 "professional_id": person.id,
@@ -348,7 +357,7 @@ class StaffPlanner:
             return "unchanged"
         valid_from, valid_until = start_of(row.geldig_vanaf), end_of(row.geldig_tot)
         if decision == "created":
-            declaration = _Declaration(new_id(), "active", valid_from, valid_until, new=True)
+            declaration = _Declaration(new_row_id(), "active", valid_from, valid_until, new=True)
             self._declarations.setdefault(
                 (person.id, organisation_id, row.role.code), existing
             ).insert(0, declaration)

@@ -22,18 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 
 import sqlalchemy as sa
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from registry import codes
 from registry.bulk_copy import copy_tuples, drop_temp, is_postgres
 from registry.bulk_csv import Kind, RawRow
 from registry.bulk_file import OrganisationRow, StaffRow, validate_organisation, validate_staff
+from registry.bulk_rows import start_of
 from registry.staff import Names
 
 __all__ = [
+    "UNCHANGED",
     "Staged",
     "create_stage",
     "drop_stage",
@@ -41,6 +44,7 @@ __all__ = [
     "judge_stage",
     "read_chunk",
     "stage_table",
+    "verdict_table",
 ]
 
 _META = sa.MetaData()
@@ -64,6 +68,14 @@ _STAFF = sa.Table(
     ),
     sa.Column("geldig_vanaf", sa.Date),
     sa.Column("geldig_tot", sa.Date),
+    # For ``registry.bulk_unchanged``: whether the role needs a BIG registration, and the
+    # instants that bound the row's days in the register's zone (``registry.bulk_rows``), so
+    # that SQL can compare stored validity at day precision without time-zone arithmetic.
+    sa.Column("big_role", sa.Boolean),
+    sa.Column("from_lo", UTCDateTime),
+    sa.Column("from_hi", UTCDateTime),
+    sa.Column("until_lo", UTCDateTime),
+    sa.Column("until_hi", UTCDateTime),
     prefixes=["TEMPORARY"],
 )
 _ORGANISATIONS = sa.Table(
@@ -82,6 +94,16 @@ _VERDICT = sa.Table(
     sa.Column("other_line", sa.Integer),
     prefixes=["TEMPORARY"],
 )
+# Staff rows the register already matches (``registry.bulk_unchanged``), with the Dezi number.
+UNCHANGED = sa.Table(
+    "import_unchanged",
+    _META,
+    sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("dezi_nummer", _TEXT),
+    sa.Column("professional_id", _TEXT),
+    prefixes=["TEMPORARY"],
+)
+_DAY = timedelta(days=1)
 _REASON_SEPARATOR = "\x1f"  # never in a reason: the field checks refuse control characters
 _BLOCK = 5000
 
@@ -91,21 +113,22 @@ def _table(kind: Kind) -> sa.Table:
 
 
 def drop_stage(connection: sa.Connection) -> None:
-    for table in (_STAFF, _ORGANISATIONS, _VERDICT):
+    for table in (_STAFF, _ORGANISATIONS, _VERDICT, UNCHANGED):
         drop_temp(connection, table.name)
 
 
 def create_stage(connection: sa.Connection, kind: Kind) -> None:
     drop_stage(connection)
-    _table(kind).create(connection)
-    _VERDICT.create(connection)
+    for table in (_table(kind), _VERDICT, UNCHANGED):
+        table.create(connection)
 
 
 def _staff_tuple(raw: RawRow) -> tuple[object, ...]:
     row = validate_staff(raw)
     if not isinstance(row, StaffRow):
-        return (raw.line, _REASON_SEPARATOR.join(row), *([None] * 9))
+        return (raw.line, _REASON_SEPARATOR.join(row), *([None] * 14))
     names = row.names
+    vanaf, tot = row.geldig_vanaf, row.geldig_tot
     return (
         row.line,
         None,
@@ -116,8 +139,13 @@ def _staff_tuple(raw: RawRow) -> tuple[object, ...]:
         names.achternaam,
         row.big_nummer,
         row.role.code,
-        row.geldig_vanaf,
-        row.geldig_tot,
+        vanaf,
+        tot,
+        row.role.big_registered,
+        start_of(vanaf),
+        start_of(vanaf + _DAY),
+        None if tot is None else start_of(tot),
+        None if tot is None else start_of(tot + _DAY),
     )
 
 
@@ -158,6 +186,8 @@ def _same(a: sa.ColumnElement[object], b: sa.ColumnElement[object]) -> sa.Column
 def judge_stage(connection: sa.Connection, kind: Kind) -> None:
     """Fill the verdict table with the rows that the file itself contradicts (see above)."""
     table = _table(kind)
+    if is_postgres(connection):  # autovacuum never analyses temporary tables
+        connection.exec_driver_sql(f'ANALYZE "{table.name}"')
     valid = sa.select(table).where(table.c.reasons.is_(None)).subquery("v")
     if kind == "organisations":
         first = sa.func.min(valid.c.line).over(partition_by=valid.c.ura)
@@ -238,6 +268,7 @@ class Staged:
     line: int
     row: StaffRow | OrganisationRow | None
     reasons: tuple[str, ...] = ()
+    unchanged: str | None = None  # the Dezi number, when the register matches it already
 
 
 def _staff_row(values: sa.Row[tuple[object, ...]]) -> StaffRow:
@@ -255,7 +286,7 @@ def _staff_row(values: sa.Row[tuple[object, ...]]) -> StaffRow:
             str(m["achternaam"]),
         ),
         big_nummer=None if m["big_nummer"] is None else str(m["big_nummer"]),
-        role=codes.role(str(m["rol_code"])),
+        role=codes.roles()[str(m["rol_code"])],  # checked when it was staged
         geldig_vanaf=vanaf,
         geldig_tot=tot,
     )
@@ -281,8 +312,12 @@ def read_chunk(connection: sa.Connection, kind: Kind, after: int, size: int) -> 
         sa.select(table).where(table.c.line > after).order_by(table.c.line).limit(size)
     ).subquery("page")
     query = (
-        sa.select(page, _VERDICT.c.rule, _VERDICT.c.other_line)
-        .select_from(page.outerjoin(_VERDICT, _VERDICT.c.line == page.c.line))
+        sa.select(page, _VERDICT.c.rule, _VERDICT.c.other_line, UNCHANGED.c.dezi_nummer)
+        .select_from(
+            page.outerjoin(_VERDICT, _VERDICT.c.line == page.c.line).outerjoin(
+                UNCHANGED, UNCHANGED.c.line == page.c.line
+            )
+        )
         .order_by(page.c.line)
     )
     staged: list[Staged] = []
@@ -291,6 +326,8 @@ def read_chunk(connection: sa.Connection, kind: Kind, after: int, size: int) -> 
         line = int(str(m["line"]))
         if m["reasons"] is not None:
             staged.append(Staged(line, None, tuple(str(m["reasons"]).split(_REASON_SEPARATOR))))
+        elif m["dezi_nummer"] is not None:
+            staged.append(Staged(line, None, unchanged=str(m["dezi_nummer"])))
         elif m["rule"] is not None:
             message = _MESSAGES[str(m["rule"])] if kind == "staff" else "ura: duplicate of line {}"
             staged.append(Staged(line, None, (message.format(m["other_line"]),)))
@@ -303,3 +340,8 @@ def read_chunk(connection: sa.Connection, kind: Kind, after: int, size: int) -> 
 def stage_table(kind: Kind) -> sa.Table:
     """The staging table, for the register reads that join against it."""
     return _table(kind)
+
+
+def verdict_table() -> sa.Table:
+    """The rows the file itself contradicts (``judge_stage``)."""
+    return _VERDICT
