@@ -83,25 +83,25 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def _plain(value: object) -> bool:
-    """Already what the JSON column gives back: text, a boolean, None, an int, or a list of
-    text (what the register's own details hold)."""
-    kind = type(value)
-    if kind is list:
-        return all(type(item) is str for item in value)  # type: ignore[attr-defined]
-    return kind is str or kind is bool or kind is int or value is None
-
-
 def _canonical_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
     """Redacted, and exactly what the JSON column gives back (tuples become lists; NaN is
     refused), so the hash computed now matches the one recomputed after a reload. A detail of
     plain values with no key to redact comes back as a copy without the JSON round trip (the
     bulk import appends tens of thousands per second)."""
     detail = detail or {}
-    if all(
-        type(k) is str and k.lower() not in REDACTED_KEYS and _plain(v) for k, v in detail.items()
-    ):
-        return {k: list(v) if type(v) is list else v for k, v in detail.items()}
+    plain: dict[str, Any] = {}
+    for key, value in detail.items():
+        kind = type(value)
+        if type(key) is not str or key.lower() in REDACTED_KEYS:
+            break
+        if kind is list and all(type(item) is str for item in value):
+            plain[key] = list(value)
+        elif kind is str or kind is bool or kind is int or value is None:
+            plain[key] = value
+        else:
+            break
+    else:  # text, booleans, ints, None and lists of text: what the JSON column gives back
+        return plain
     result: dict[str, Any] = json.loads(json.dumps(_redact(detail), allow_nan=False))
     return result
 
@@ -184,9 +184,51 @@ def chain(connection: sa.Connection, entries: Iterable[Entry]) -> list[dict[str,
             "detail": _canonical_detail(entry.detail),
             "prev_hash": prev_hash,
         }
-        fields["hash"] = prev_hash = _fields_hash(fields)
+        fields["hash"] = prev_hash = _spelled_out_hash(fields)
         records.append(fields)
     return records
+
+
+_TEXT = json.encoder.encode_basestring  # what JSONEncoder uses for text with ensure_ascii=False
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else _TEXT(value)
+
+
+def _spelled_out_hash(fields: dict[str, Any]) -> str:
+    """``_fields_hash`` for a record whose fields have the types of the columns, with the
+    canonical JSON spelled out in its sorted key order instead of sorting a new dict per record
+    (a quarter of the bulk import's time otherwise). A test holds the two equal."""
+    at = fields["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    canonical = "".join(
+        (
+            '{"action":',
+            _TEXT(fields["action"]),
+            ',"actor":',
+            _TEXT(fields["actor"]),
+            ',"at":"',
+            at,
+            '","detail":',
+            _CANONICAL.encode(fields["detail"]),
+            ',"object_id":',
+            _TEXT(fields["object_id"]),
+            ',"object_type":',
+            _TEXT(fields["object_type"]),
+            ',"on_behalf_of":',
+            _text_or_null(fields["on_behalf_of"]),
+            ',"outcome":',
+            _TEXT(fields["outcome"]),
+            ',"prev_hash":',
+            _TEXT(fields["prev_hash"]),
+            ',"seq":',
+            str(int(fields["seq"])),
+            ',"source":',
+            _text_or_null(fields["source"]),
+            "}",
+        )
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _last(session: Session) -> AuditRecord | None:

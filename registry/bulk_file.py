@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import TypeVar
 
 from registry import codes
@@ -123,10 +124,27 @@ def parse_day(field: str, value: str) -> date:
     return day
 
 
+# The checks below are pure, and a file repeats the same URAs, roles and dates on every row:
+# remembering the values that passed saves most of the checking of a large file (a value that
+# fails raises, and nothing is remembered for it).
+_cached = lru_cache(maxsize=16384)
+
+
+@_cached
+def _ura(value: str) -> str:
+    return Ura(value.strip()).value
+
+
+@_cached
+def _day(field: str, value: str) -> date:
+    return parse_day(field, value)
+
+
 def _date(field: str) -> Callable[[str], date]:
-    return lambda value: parse_day(field, value)
+    return lambda value: _day(field, value)
 
 
+@_cached
 def _role(value: str) -> codes.Role:
     found = codes.role(value)
     if not found.declarable:
@@ -140,7 +158,7 @@ def validate_organisation(raw: RawRow) -> OrganisationRow | list[str]:
         return [raw.problem]
     reasons: list[str] = []
     cells = raw.cells
-    ura = _checked(reasons, _stripped(lambda v: Ura(v).value), cells["ura"])
+    ura = _checked(reasons, _ura, cells["ura"])
     naam = _checked(reasons, _name("naam"), cells["naam"])
     agb = _optional(cells["agb_code"], _stripped(lambda v: AgbCode(v).value), reasons)
     categorie = _checked(
@@ -159,7 +177,7 @@ def validate_staff(raw: RawRow) -> StaffRow | list[str]:
         return [raw.problem]
     reasons: list[str] = []
     cells = raw.cells
-    ura = _checked(reasons, _stripped(lambda v: Ura(v).value), cells["ura"])
+    ura = _checked(reasons, _ura, cells["ura"])
     staff_number = _checked(reasons, normalise_staff_number, cells["personeelsnummer"])
     initials = _checked(reasons, _name("voorletters"), cells["voorletters"])
     prefix = _optional(cells["voorvoegsel"], _name("voorvoegsel"), reasons)
