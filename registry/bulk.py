@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from registry import audit
+from registry.bulk_copy import is_postgres
 from registry.bulk_csv import (
     ImportFile,
     ImportSource,
@@ -201,6 +202,10 @@ def run_import(
     with engine.connect() as connection:
         try:
             connection.begin()
+            if is_postgres(connection):
+                # The in-file checks and the unchanged rows are a sort and a grouped join over
+                # the whole file: let them sort in memory (this transaction only).
+                connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
             create_stage(connection, file.kind)
             fill_stage(connection, file.kind, file.iter_rows(), checked)
             judge_stage(connection, file.kind)

@@ -14,7 +14,6 @@ means a writer that does not take that lock got there first, and the chunk must 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from psycopg import sql
 
 __all__ = [
+    "copy_rows",
     "copy_tuples",
     "drop_temp",
     "insert_rows",
@@ -43,14 +43,45 @@ def psycopg_connection(connection: sa.Connection) -> psycopg.Connection[Any]:
     return raw
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False)  # built once (json.dumps builds one per call)
+def _pg_type(column: sa.Column[Any]) -> str:
+    """The PostgreSQL type a binary ``COPY`` sends for ``column`` (varchar takes text)."""
+    kind = column.type
+    kind = getattr(kind, "impl", kind) if isinstance(kind, sa.types.TypeDecorator) else kind
+    if isinstance(kind, sa.JSON):
+        return "json"
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.BigInteger):
+        return "int8"
+    if isinstance(kind, sa.Integer):
+        return "int4"
+    if isinstance(kind, sa.DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
+    return "text"
 
 
-def _copy_value(column: sa.Column[Any], value: object) -> object:
-    # COPY bypasses SQLAlchemy's type processing: JSON columns take the JSON text.
-    if value is not None and isinstance(column.type, sa.JSON):
-        return _JSON.encode(value)
-    return value
+def copy_rows(
+    connection: sa.Connection,
+    table_name: str,
+    columns: Sequence[sa.Column[Any]],
+    rows: Iterable[Sequence[object]],
+) -> None:
+    """PostgreSQL: ``COPY`` value tuples in the order of ``columns`` into ``table_name``, in
+    binary format: psycopg's C dumpers write the values and the server need not parse text
+    (timestamps especially), which roughly halves the cost of a row on both sides. JSON
+    columns take the Python value (psycopg encodes it)."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    )
+    with psycopg_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_pg_type(c) for c in columns])
+        write = copy.write_row
+        for row in rows:
+            write(row)
 
 
 def insert_rows(
@@ -64,35 +95,14 @@ def insert_rows(
         connection.execute(table.insert(), [dict(row) for row in rows])
         return
     columns = [table.c[name] for name in names]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
-    json_names = [c.name for c in columns if isinstance(c.type, sa.JSON)]
-    encode = _JSON.encode
-    with psycopg_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
-        write = copy.write_row
-        for row in rows:
-            values = [row[name] for name in names]
-            for name in json_names:
-                at = names.index(name)
-                if values[at] is not None:
-                    values[at] = encode(values[at])
-            write(values)
+    copy_rows(connection, table.name, columns, ([row[n] for n in names] for row in rows))
 
 
 def copy_tuples(
-    connection: sa.Connection,
-    table_name: str,
-    names: Sequence[str],
-    rows: Iterable[Sequence[object]],
+    connection: sa.Connection, table: sa.Table, rows: Iterable[Sequence[object]]
 ) -> None:
-    """PostgreSQL only: ``COPY`` plain tuples into ``table_name`` (the staging tables)."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
-    with psycopg_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    """PostgreSQL: ``COPY`` tuples of all of ``table``'s columns (the staging tables)."""
+    copy_rows(connection, table.name, list(table.columns), rows)
 
 
 def drop_temp(connection: sa.Connection, name: str) -> None:
@@ -131,12 +141,7 @@ def update_rows(
                 source, sql.SQL(", ").join(sql.Identifier(c.name) for c in columns), target
             )
         )
-        copy_tuples(
-            connection,
-            scratch,
-            ["id", *names],
-            ([_copy_value(c, row[c.name]) for c in columns] for row in rows),
-        )
+        copy_rows(connection, scratch, columns, ([row[c.name] for c in columns] for row in rows))
         assignments = sql.SQL(", ").join(
             sql.SQL("{} = s.{}").format(sql.Identifier(name), sql.Identifier(name))
             for name in names

@@ -104,6 +104,7 @@ UNCHANGED = sa.Table(
     prefixes=["TEMPORARY"],
 )
 _DAY = timedelta(days=1)
+_FOR_SQL_ONLY = frozenset({"big_role", "from_lo", "from_hi", "until_lo", "until_hi"})
 _REASON_SEPARATOR = "\x1f"  # never in a reason: the field checks refuse control characters
 _BLOCK = 5000
 
@@ -170,7 +171,7 @@ def fill_stage(
     total = 0
     while block := [convert(raw) for raw in islice(iterator, _BLOCK)]:
         if is_postgres(connection):
-            copy_tuples(connection, table.name, names, block)
+            copy_tuples(connection, table, block)
         else:
             connection.execute(table.insert(), [dict(zip(names, t, strict=True)) for t in block])
         total += len(block)
@@ -308,8 +309,9 @@ def read_chunk(connection: sa.Connection, kind: Kind, after: int, size: int) -> 
     """The ``size`` staged rows after line ``after`` in file order, each with every reason to
     reject it that the file alone gives."""
     table = _table(kind)
+    wanted = [c for c in table.columns if c.name not in _FOR_SQL_ONLY]
     page = (
-        sa.select(table).where(table.c.line > after).order_by(table.c.line).limit(size)
+        sa.select(*wanted).where(table.c.line > after).order_by(table.c.line).limit(size)
     ).subquery("page")
     query = (
         sa.select(page, _VERDICT.c.rule, _VERDICT.c.other_line, UNCHANGED.c.dezi_nummer)
