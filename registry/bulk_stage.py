@@ -202,46 +202,57 @@ def judge_stage(connection: sa.Connection, kind: Kind) -> None:
             )
         )
         return
+    # Window functions and a primary-key join only, so both databases sort instead of
+    # joining the file with itself (which SQLite would do row by row).
     person = (valid.c.ura, valid.c.personeelsnummer)
-    firsts = (
-        sa.select(*person, sa.func.min(valid.c.line).label("first")).group_by(*person).subquery("f")
-    )
-    head = table.alias("h")  # the person's first row (a valid row: see ``firsts``)
+    numbered = sa.select(
+        valid.c.line,
+        valid.c.ura,
+        valid.c.personeelsnummer,
+        valid.c.rol_code,
+        valid.c.voorletters,
+        valid.c.voorvoegsel,
+        valid.c.achternaam,
+        valid.c.big_nummer,
+        sa.func.min(valid.c.line).over(partition_by=person).label("first"),
+    ).subquery("n")
+    head = table.alias("h")  # the person's first row (a valid row: see ``numbered``)
     same_name = sa.and_(
-        valid.c.voorletters == head.c.voorletters,
-        valid.c.achternaam == head.c.achternaam,
-        _same(valid.c.voorvoegsel, head.c.voorvoegsel),
+        numbered.c.voorletters == head.c.voorletters,
+        numbered.c.achternaam == head.c.achternaam,
+        _same(numbered.c.voorvoegsel, head.c.voorvoegsel),
     )
     same_big = sa.or_(
-        valid.c.big_nummer.is_(None),
+        numbered.c.big_nummer.is_(None),
         head.c.big_nummer.is_(None),
-        valid.c.big_nummer == head.c.big_nummer,
+        numbered.c.big_nummer == head.c.big_nummer,
     )
-    candidate = sa.and_(same_name, same_big)
-    # A row that agrees with the person's first row is accepted unless an earlier accepted row
-    # has its role; the earliest agreeing row per role is the one accepted.
-    first_agreeing = sa.func.min(sa.case((candidate, valid.c.line))).over(
-        partition_by=(*person, valid.c.rol_code)
-    )
-    checked = (
+    compared = (
         sa.select(
-            valid.c.line,
-            firsts.c.first,
+            numbered.c.line,
+            numbered.c.ura,
+            numbered.c.personeelsnummer,
+            numbered.c.rol_code,
+            numbered.c.first,
             sa.case((same_name, 1), else_=0).label("same_name"),
             sa.case((same_big, 1), else_=0).label("same_big"),
-            first_agreeing.label("agreeing"),
         )
-        .select_from(
-            valid.join(
-                firsts,
-                sa.and_(
-                    firsts.c.ura == valid.c.ura,
-                    firsts.c.personeelsnummer == valid.c.personeelsnummer,
-                ),
-            ).join(head, head.c.line == firsts.c.first)
-        )
-        .subquery("c")
+        .select_from(numbered.join(head, head.c.line == numbered.c.first))
+        .subquery("m")
     )
+    # A row that agrees with the person's first row is accepted unless an earlier accepted row
+    # has its role; the earliest agreeing row per role is the one accepted.
+    agrees = sa.and_(compared.c.same_name == 1, compared.c.same_big == 1)
+    first_agreeing = sa.func.min(sa.case((agrees, compared.c.line))).over(
+        partition_by=(compared.c.ura, compared.c.personeelsnummer, compared.c.rol_code)
+    )
+    checked = sa.select(
+        compared.c.line,
+        compared.c.first,
+        compared.c.same_name,
+        compared.c.same_big,
+        first_agreeing.label("agreeing"),
+    ).subquery("c")
     duplicate = sa.and_(checked.c.agreeing.is_not(None), checked.c.agreeing < checked.c.line)
     rule = sa.case((duplicate, "duplicate"), (checked.c.same_name == 0, "name"), else_="big")
     other = sa.case((duplicate, checked.c.agreeing), else_=checked.c.first)
