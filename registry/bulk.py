@@ -1,18 +1,29 @@
 """Bulk import of organisations, or of staff with their declarations, from a CSV file.
 
-INTERFACES.md "Bulk import files" and the ``zorg-idp registry import`` command. The file is
-read and checked whole first (``registry.bulk_file``): an unusable file changes nothing. Then the
-rows are applied in batches, one transaction per batch (``batch_size`` rows) with a SAVEPOINT
-per row, so a rejected row leaves no trace and does not spoil its batch (security-checklist.md
-§3.2, "nothing half-written"). Rows are matched on their natural keys (``registry.bulk_rows``),
-so the same file twice changes nothing and writes no audit record (§3.3); and an import killed
-half-way, run again, ends in the same state as one clean run: committed batches come back
-"unchanged", the batch that was cut off was rolled back whole, Dezi numbers included, and the
-audit chain still verifies (§3.5).
+INTERFACES.md "Bulk import files" and the ``zorg-idp registry import`` command, built to run at
+``COPY`` speed on PostgreSQL without holding the file in memory:
 
-While a batch is open it holds the register's write lock (SQLite) or the audit-chain lock
-(PostgreSQL), so other writers wait for at most one batch. ``dry_run`` applies everything in ONE
-transaction and rolls it back: it reports exactly what would happen (Dezi numbers shown for new
+1. The file streams through the field checks into a temporary staging table
+   (``registry.bulk_stage``; ``COPY`` on PostgreSQL), and the rows that contradict each other
+   inside the file are marked there with one set-based query. A file found unusable half-way
+   (exit 2) has changed nothing: the staging table is not the register.
+2. The staged rows are applied in chunks of ``batch_size`` rows, one transaction per chunk: the
+   chunk's reads join the staging table against the register, the rows are decided in file
+   order in memory (``registry.bulk_staff``, ``registry.bulk_rows``), and the chunk is written
+   set-based with its hash-chained audit records (``registry.bulk_write``). A row that breaks a
+   rule is decided before it plans any write, so it leaves no trace and does not spoil its
+   chunk (security-checklist.md §3.2, "nothing half-written").
+
+Rows are matched on their natural keys, so the same file twice changes nothing and writes no
+audit record (§3.3); and an import killed half-way, run again, ends in the same state as one
+clean run: committed chunks come back "unchanged", the chunk that was cut off was rolled back
+whole, Dezi numbers included, and the audit chain still verifies (§3.5).
+
+While a chunk is open it holds the register's write lock (SQLite) or the audit-chain lock
+(PostgreSQL, taken before the chunk's reads), so other writers wait for at most one chunk. A
+chunk that meets a unique violation or a deadlock (a writer that does not take the audit lock
+first got there first) is planned again once. ``dry_run`` applies everything in ONE transaction
+and rolls it back: it reports exactly what would happen (Dezi numbers shown for new
 professionals are provisional) and holds the lock for the whole run.
 
 Who imports is an ``Importer``: the CLI is a registry administrator, so organisations it imports
@@ -22,42 +33,58 @@ approves them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from registry.bulk_file import (
+from registry import audit
+from registry.bulk_copy import is_postgres
+from registry.bulk_csv import (
     ImportFile,
+    ImportSource,
     Kind,
-    OrganisationRow,
-    StaffRow,
     UnusableFile,
     load_import_file,
+    open_import_file,
     parse_import_file,
-    validate_organisation,
-    validate_staff,
 )
-from registry.bulk_rows import Importer, OrganisationApplier
-from registry.bulk_staff import StaffApplier
-from registry.errors import RegistryError
+from registry.bulk_file import OrganisationRow, StaffRow
+from registry.bulk_rows import ChunkPlan, Importer, OrganisationPlanner
+from registry.bulk_staff import StaffPlanner
+from registry.bulk_stage import (
+    Staged,
+    create_stage,
+    drop_stage,
+    fill_stage,
+    judge_stage,
+    read_chunk,
+    stage_table,
+)
+from registry.bulk_unchanged import mark_unchanged
+from registry.bulk_write import write_plan
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "ImportFile",
     "ImportReport",
+    "ImportSource",
     "Importer",
     "RowResult",
     "UnusableFile",
     "load_import_file",
+    "open_import_file",
     "parse_import_file",
     "run_import",
 ]
 
-DEFAULT_BATCH_SIZE = 500
+# Rows per chunk (one transaction each). Big enough that the fixed cost of a chunk (its reads,
+# one COPY per table, the commit) is small per row; small enough that the audit lock is held
+# for well under a second on PostgreSQL.
+DEFAULT_BATCH_SIZE = 5000
 RowOutcome = Literal["created", "updated", "unchanged", "rejected"]
 OUTCOMES: tuple[RowOutcome, ...] = ("created", "updated", "unchanged", "rejected")
 
@@ -75,12 +102,18 @@ class RowResult:
 
 @dataclass(frozen=True)
 class ImportReport:
+    """The outcome of an import. ``results`` holds every row, or, when the caller took the rows
+    as they came (``run_import(on_result=…)``), only those rejected or with a note."""
+
     kind: Kind
     delimiter: str
     dry_run: bool
     results: tuple[RowResult, ...]
+    tally: Mapping[RowOutcome, int] = field(default_factory=dict)
 
     def count(self, outcome: RowOutcome) -> int:
+        if self.tally:
+            return self.tally.get(outcome, 0)
         return sum(1 for result in self.results if result.outcome == outcome)
 
     @property
@@ -94,118 +127,134 @@ class ImportReport:
         return 1 if self.count("rejected") else 0
 
 
-Validated = tuple[int, OrganisationRow | StaffRow | list[str]]
+def _retryable(exc: DBAPIError) -> bool:
+    """A unique violation, a deadlock or a serialisation failure: a concurrent writer, worth
+    one more try with fresh reads."""
+    return isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in (
+        "40P01",
+        "40001",
+    )
 
 
-def _check_organisations(file: ImportFile) -> list[Validated]:
-    seen: dict[str, int] = {}
-    checked: list[Validated] = []
-    for raw in file.rows:
-        row = validate_organisation(raw)
-        if isinstance(row, OrganisationRow):
-            first = seen.setdefault(row.ura, row.line)
-            if first != row.line:
-                row = [f"ura: duplicate of line {first}"]
-        checked.append((raw.line, row))
-    return checked
+def _results(staged: list[Staged], plan: ChunkPlan) -> list[RowResult]:
+    planned = {p.line: p for p in plan.results}
+    results: list[RowResult] = []
+    for item in staged:
+        if item.unchanged is not None:
+            results.append(RowResult(item.line, "unchanged", dezi_nummer=item.unchanged))
+            continue
+        if item.row is None:
+            results.append(RowResult(item.line, "rejected", item.reasons))
+            continue
+        p = planned[item.line]
+        number = None if p.person is None else p.person.dezi_nummer
+        results.append(RowResult(p.line, p.outcome, p.reasons, p.notes, number))
+    return results
 
 
-def _check_staff(file: ImportFile) -> list[Validated]:
-    """Field checks, then consistency inside the file: one row per (URA, personeelsnummer,
-    role), and one name and BIG number per (URA, personeelsnummer); without that, two rows
-    would undo each other on every run and the import would never settle."""
-    declarations: dict[tuple[str, str, str], int] = {}
-    people: dict[tuple[str, str], StaffRow] = {}
-    checked: list[Validated] = []
-    for raw in file.rows:
-        row = validate_staff(raw)
-        if isinstance(row, StaffRow):
-            person = (row.ura, row.personeelsnummer)
-            key = (*person, row.role.code)
-            earlier = people.get(person, row)
-            if key in declarations:
-                row = [
-                    f"rol_code: duplicate of line {declarations[key]}"
-                    " (same ura, personeelsnummer, role)"
-                ]
-            elif earlier.names != row.names:
-                row = [f"personeelsnummer: line {earlier.line} gives this person another name"]
-            elif None not in (earlier.big_nummer, row.big_nummer) and (
-                earlier.big_nummer != row.big_nummer
-            ):
-                row = [f"big_nummer: line {earlier.line} gives this person another BIG number"]
-            else:
-                declarations[key] = row.line
-                people.setdefault(person, row)
-        checked.append((raw.line, row))
-    return checked
+class _Chunks:
+    """Applies the staged rows chunk by chunk on one connection."""
 
+    def __init__(self, connection: sa.Connection, kind: Kind, importer: Importer) -> None:
+        self._connection = connection
+        self._kind = kind
+        self._importer = importer
+        self._staff = StaffPlanner(importer, stage_table("staff"))
+        self._organisations = OrganisationPlanner(importer)
 
-def _apply(
-    session: Session, applier: OrganisationApplier | StaffApplier, item: Validated
-) -> RowResult:
-    line, row = item
-    if isinstance(row, list):
-        return RowResult(line, "rejected", tuple(row))
-    if isinstance(applier, StaffApplier):
-        applier.begin_row()
-    try:
-        with session.begin_nested():
-            if isinstance(applier, OrganisationApplier) and isinstance(row, OrganisationRow):
-                applied = applier.apply(row)
-            elif isinstance(applier, StaffApplier) and isinstance(row, StaffRow):
-                applied = applier.apply(row)
-            else:
-                raise TypeError(f"no applier for {type(row).__name__}")
-    except RegistryError as exc:
-        reason = exc.description
-    except IntegrityError:
-        # A concurrent writer took the same natural key between our read and our write.
-        reason = "conflicts with a concurrent change; run it again"
-    else:
-        return RowResult(line, applied.outcome, (), tuple(applied.notes), applied.dezi_nummer)
-    if isinstance(applier, StaffApplier):
-        applier.rollback_row()
-    return RowResult(line, "rejected", (reason,))
+    def apply(self, after: int, size: int) -> list[RowResult]:
+        """Plan and write the ``size`` staged rows after line ``after``, in the open
+        transaction; their results (empty when none are left)."""
+        connection = self._connection
+        audit.lock(connection)  # before the reads: see registry.audit
+        staged = read_chunk(connection, self._kind, after, size)
+        if not staged:
+            return []
+        if self._kind == "staff":
+            rows = [s.row for s in staged if isinstance(s.row, StaffRow)]
+            plan = self._staff.plan(connection, staged[0].line, staged[-1].line, rows)
+        else:
+            organisations = [s.row for s in staged if isinstance(s.row, OrganisationRow)]
+            plan = self._organisations.plan(connection, organisations)
+        write_plan(connection, plan, self._importer)
+        return _results(staged, plan)
 
 
 def run_import(
     engine: Engine,
-    file: ImportFile,
+    file: ImportFile | ImportSource,
     importer: Importer,
     *,
     dry_run: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    checked: Callable[[int], None] | None = None,
+    on_result: Callable[[RowResult], None] | None = None,
 ) -> ImportReport:
-    """Apply ``file``'s rows; see the module docstring. ``progress(n)`` is called as rows are
-    done. Database failures propagate (the open batch rolls back; the committed ones stay)."""
+    """Apply ``file``'s rows; see the module docstring. ``checked(n)`` is called as rows are
+    checked and staged, ``progress(n)`` as they are applied, ``on_result`` with each row's
+    result in file order once its chunk is committed. Database failures propagate (the open
+    chunk rolls back; the committed ones stay)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    checked = _check_organisations(file) if file.kind == "organisations" else _check_staff(file)
-    results: list[RowResult] = []
-    session = Session(engine, expire_on_commit=False, autoflush=True)
-    try:
-        for start in range(0, len(checked), batch_size):
-            applier: OrganisationApplier | StaffApplier = (
-                OrganisationApplier(session, importer)
-                if file.kind == "organisations"
-                else StaffApplier(session, importer)
-            )
-            batch = checked[start : start + batch_size]
-            if isinstance(applier, StaffApplier):
-                applier.prefetch([row for _, row in batch if isinstance(row, StaffRow)])
-            for item in batch:
-                results.append(_apply(session, applier, item))
+    kept: list[RowResult] = []
+    tally: dict[RowOutcome, int] = dict.fromkeys(OUTCOMES, 0)
+    with engine.connect() as connection:
+        try:
+            connection.begin()
+            if is_postgres(connection):
+                # The in-file checks and the unchanged rows are a sort and a grouped join over
+                # the whole file: let them sort in memory (this transaction only).
+                connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            create_stage(connection, file.kind)
+            fill_stage(connection, file.kind, file.iter_rows(), checked)
+            judge_stage(connection, file.kind)
+            if file.kind == "staff":
+                mark_unchanged(
+                    connection, None if importer.registry_admin else importer.organisations
+                )
+            chunks = _Chunks(connection, file.kind, importer)
+            after = 0
+            while results := _chunk(connection, chunks, after, batch_size, dry_run):
+                after = results[-1].line
+                for result in results:
+                    tally[result.outcome] += 1
+                    if on_result is None or result.outcome == "rejected" or result.notes:
+                        kept.append(result)
+                    if on_result is not None:
+                        on_result(result)
                 if progress is not None:
-                    progress(1)
-            if not dry_run:
-                session.commit()
-                session.expunge_all()
-        session.rollback()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-    return ImportReport(file.kind, file.delimiter, dry_run, tuple(results))
+                    progress(len(results))
+            if dry_run:
+                connection.rollback()  # the staging table goes with it
+            else:
+                connection.begin()
+                drop_stage(connection)
+                connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    return ImportReport(file.kind, file.delimiter, dry_run, tuple(kept), tally)
+
+
+def _chunk(
+    connection: sa.Connection, chunks: _Chunks, after: int, size: int, dry_run: bool
+) -> list[RowResult]:
+    """One chunk in its own transaction (in the dry run's one transaction), tried twice when
+    a concurrent writer got in the way. The staging transaction, open on the first call, is
+    committed first."""
+    if dry_run:
+        return chunks.apply(after, size)
+    connection.commit()
+    for attempt in (1, 2):
+        connection.begin()
+        try:
+            results = chunks.apply(after, size)
+        except DBAPIError as exc:
+            connection.rollback()
+            if attempt == 2 or not _retryable(exc):
+                raise
+            continue
+        connection.commit()
+        return results
+    raise AssertionError("unreachable")

@@ -31,7 +31,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import audit
-from registry.bulk import DEFAULT_BATCH_SIZE, Importer, ImportReport, load_import_file, run_import
+from registry.bulk import (
+    DEFAULT_BATCH_SIZE,
+    Importer,
+    ImportReport,
+    RowResult,
+    open_import_file,
+    run_import,
+)
 from registry.bulk_file import UnusableFile
 from registry.db import read_session
 from registry.errors import RegistryError
@@ -139,18 +146,63 @@ def _print_report(report: ImportReport, total: int) -> None:
         typer.echo("dry run: nothing was changed (Dezi numbers in a report are provisional)")
 
 
-def _write_report(report: ImportReport, handle: TextIO) -> None:
-    writer = csv.writer(handle, lineterminator="\r\n")
-    writer.writerow(["line", "outcome", "dezi_nummer", "reasons", "notes"])
-    for result in report.results:
-        cells = [
-            str(result.line),
-            result.outcome,
-            result.dezi_nummer or "",
-            "; ".join(result.reasons),
-            "; ".join(result.notes),
-        ]
-        writer.writerow([guard_cell(cell) for cell in cells])
+@contextmanager
+def _report_sink(path: Path | None) -> Iterator[Callable[[RowResult], None] | None]:
+    """Where each row's result goes as the import commits it: ``--report``'s CSV, written as
+    the rows come (so a million-row import does not keep a million results), whole or not at
+    all; without ``--report``, nowhere (the summary keeps the rejected rows and notes)."""
+    if path is None:
+        yield None
+        return
+    with failures(), output_file(path, private=True) as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["line", "outcome", "dezi_nummer", "reasons", "notes"])
+
+        def write(result: RowResult) -> None:
+            cells = [
+                str(result.line),
+                result.outcome,
+                result.dezi_nummer or "",
+                "; ".join(result.reasons),
+                "; ".join(result.notes),
+            ]
+            writer.writerow([guard_cell(cell) for cell in cells])
+
+        yield write
+
+
+Advance = Callable[[int], None]
+
+
+@contextmanager
+def _progress_bar() -> Iterator[tuple[Advance | None, Advance | None]]:
+    """Progress on stderr while the rows are checked (a count: the file is read once), then
+    applied (a bar: the count is known by then); only when stderr is a terminal, so pipes and
+    logs get nothing extra."""
+    if not sys.stderr.isatty():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        checking = bar.add_task("checking rows", total=None)
+        importing = bar.add_task("importing", total=None, start=False)
+        counted = [0, 0]  # rows checked, rows applied
+
+        def checked(n: int) -> None:
+            counted[0] += n
+            bar.advance(checking, n)
+
+        def applied(n: int) -> None:
+            if not counted[1]:
+                bar.update(checking, total=counted[0], completed=counted[0])
+                bar.update(importing, total=counted[0])
+                bar.start_task(importing)
+            counted[1] += n
+            bar.advance(importing, n)
+
+        yield checked, applied
 
 
 def build_registry_app(get_engine: EngineFactory) -> typer.Typer:
@@ -181,30 +233,24 @@ def build_registry_app(get_engine: EngineFactory) -> typer.Typer:
         """Idempotent bulk import (INTERFACES.md "Bulk import files"). Exit 0: every row
         applied or unchanged; 1: some rows rejected (the others applied); 2: unusable file."""
         with failures():
-            parsed = load_import_file(file)
+            parsed = open_import_file(file)  # the header; the rest is checked while staged
         importer = Importer(cli_context(via="import"), registry_admin=True)
-        with engine_for(config) as engine:
-            if sys.stdout.isatty():
-                from rich.progress import Progress
-
-                with Progress(transient=True) as bar:
-                    task = bar.add_task("importing", total=len(parsed.rows))
-                    result = run_import(
-                        engine,
-                        parsed,
-                        importer,
-                        dry_run=dry_run,
-                        batch_size=batch_size,
-                        progress=lambda n: bar.advance(task, n),
-                    )
-            else:
-                result = run_import(
-                    engine, parsed, importer, dry_run=dry_run, batch_size=batch_size
-                )
-        _print_report(result, len(parsed.rows))
-        if report is not None:
-            with failures(), output_file(report, private=True) as handle:
-                _write_report(result, handle)
+        with (
+            engine_for(config) as engine,
+            _report_sink(report) as sink,
+            _progress_bar() as (checked, applied),
+        ):
+            result = run_import(
+                engine,
+                parsed,
+                importer,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=applied,
+                checked=checked,
+                on_result=sink,
+            )
+        _print_report(result, sum(result.counts.values()))
         raise typer.Exit(result.exit_code)
 
     @app.command("export")

@@ -161,6 +161,16 @@ def normalise_name(value: str, *, field: str = "name", max_length: int = NAME_MA
     """
     if not isinstance(value, str):
         raise InvalidIdentifier(field, "must be text")
+    if value.isascii() and value.isprintable():
+        # Printable ASCII is NFC already and holds none of the refused categories (only
+        # U+0000-U+001F and U+007F are, and isprintable() excludes them): the bulk import
+        # checks millions of names, almost all of this kind.
+        text = value.strip()
+        if not text:
+            raise InvalidIdentifier(field, "must not be empty")
+        if len(text) > max_length:
+            raise InvalidIdentifier(field, f"must be at most {max_length} characters")
+        return text
     text = unicodedata.normalize("NFC", value).strip()
     # Stripping can expose a combining mark at the start; normalise until stable.
     while not unicodedata.is_normalized("NFC", text) or text != text.strip():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -161,3 +163,48 @@ def test_nan_is_refused(engine: Engine) -> None:
         )
     with db.read_session(engine) as session:
         assert session.exec(select(sa.func.count()).select_from(AuditRecord)).one() == 0
+
+
+@pytest.mark.parametrize(
+    ("actor", "on_behalf_of", "source", "detail"),
+    [
+        ("cli:tester", None, "cli", {"ura": "90000101", "via": "import"}),
+        ("dezi:900000051", "90000101", None, {"changed": ["voorletters", "achternaam"]}),
+        ('quote " and \\ and \u00e9\u2019\U0001f600', "x\ny", "t\tab", {"b": 1, "a": [True]}),
+        ("a", None, None, {}),
+    ],
+)
+def test_the_bulk_chain_hashes_exactly_as_append(
+    actor: str, on_behalf_of: str | None, source: str | None, detail: dict[str, object]
+) -> None:
+    fields = {
+        "seq": 12345,
+        "at": datetime(2026, 12, 6, 4, 5, 6, 7, tzinfo=UTC),
+        "actor": actor,
+        "on_behalf_of": on_behalf_of,
+        "action": "professional.enrol",
+        "object_type": "professional",
+        "object_id": "900000019",
+        "source": source,
+        "outcome": "success",
+        "detail": detail,
+        "prev_hash": "0" * 64,
+    }
+    assert audit._spelled_out_hash(fields) == audit._fields_hash(fields)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"ura": "90000101", "issued": True, "n": 3, "none": None, "changed": ["a", "b"]},
+        {"token": "geheim", "ura": "1"},  # redacted: the slow way
+        {"pair": ("a", "b")},  # a tuple comes back as a list
+        {"nested": {"code": "x"}},
+        {},
+    ],
+)
+def test_canonical_detail_is_what_the_json_column_gives_back(detail: dict[str, object]) -> None:
+    expected = json.loads(json.dumps(audit._redact(detail), allow_nan=False))
+    got = audit._canonical_detail(detail)
+    assert got == expected and list(got) == list(expected)
+    assert got is not detail
