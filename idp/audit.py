@@ -12,8 +12,10 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 SECRET_KEYS = frozenset(
@@ -115,7 +117,35 @@ def configure_logging(level: str = "info") -> None:
         handler._zorg = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # The logging HOWTO's "Optimization": our lines carry their own fields, so the stdlib need
+    # not find the caller's frame, thread or process for each record.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     _configure_structlog(level)
+
+
+_ACCESS = logging.getLogger("idp.http")
+
+
+def access_log(method: str, path: str, status: int, ms: float, request_id: str) -> None:
+    """The one line per HTTP request (``idp.web.edge``), written without structlog's processor
+    chain: it is the most frequent line by far and none of its fields can hold a secret (``path``
+    is the route template, never the URL). The same JSON shape as every other line."""
+    if not _ACCESS.isEnabledFor(logging.INFO):
+        return
+    line = {
+        "method": redact_text(method),
+        "path": path,
+        "status": status,
+        "ms": ms,
+        "request_id": request_id,
+        "event": "request",
+        "level": "info",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    _ACCESS.info(orjson.dumps(line).decode())
 
 
 def get_logger(name: str = "idp") -> Any:
@@ -126,4 +156,12 @@ def get_logger(name: str = "idp") -> Any:
 _configure_structlog("info")
 
 
-__all__ = ["REDACTED", "SECRET_KEYS", "configure_logging", "get_logger", "redact", "redact_text"]
+__all__ = [
+    "REDACTED",
+    "SECRET_KEYS",
+    "access_log",
+    "configure_logging",
+    "get_logger",
+    "redact",
+    "redact_text",
+]

@@ -52,9 +52,7 @@ def _active(
     ).first()
 
 
-def consented_statement(dezi_nummer: str) -> sa.Select[Any]:
-    """(client id, declaration id) of every consent in force for this person: what the login
-    path carries in the OP session (plain columns, no ORM objects)."""
+def _consented() -> sa.Select[Any]:
     consent = Consent.__table__  # type: ignore[attr-defined]
     professional = Professional.__table__  # type: ignore[attr-defined]
     relying_party = RelyingParty.__table__  # type: ignore[attr-defined]
@@ -65,8 +63,16 @@ def consented_statement(dezi_nummer: str) -> sa.Select[Any]:
                 relying_party, relying_party.c.id == consent.c.relying_party_id
             )
         )
-        .where(professional.c.dezi_nummer == dezi_nummer, consent.c.withdrawn_at.is_(None))
+        .where(
+            professional.c.dezi_nummer == sa.bindparam("number"),
+            consent.c.withdrawn_at.is_(None),
+        )
     )
+
+
+# (client id, declaration id) of every consent in force for one person (``number``): what the
+# login path carries in the OP session. Built once, plain columns, no ORM objects.
+CONSENTED = _consented()
 
 
 class SqlConsents:
@@ -138,7 +144,7 @@ class SqlConsents:
         with read_only(self._engine).connect() as connection:
             return [
                 (row.client_id, row.declaration_id)
-                for row in connection.execute(consented_statement(dezi_nummer))
+                for row in connection.execute(CONSENTED, {"number": dezi_nummer})
             ]
 
     def consents_of(self, dezi_nummer: str) -> list[ConsentRecord]:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import Select
 
 from registry import codes
-from registry.consents import consented_statement
+from registry.consents import CONSENTED
 from registry.db import read_only, read_session
 from registry.errors import InvalidIdentifier
 from registry.identifiers import DeziNummer, Ura
@@ -79,6 +79,7 @@ class SqlRegister:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._reader = read_only(engine)  # built once: execution_options makes a new engine
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -98,15 +99,8 @@ class SqlRegister:
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return None
-        statement = sa.select(
-            _PROFESSIONAL.c.dezi_nummer,
-            _PROFESSIONAL.c.voorletters,
-            _PROFESSIONAL.c.voorvoegsel,
-            _PROFESSIONAL.c.achternaam,
-            _PROFESSIONAL.c.big_nummer,
-        ).where(_PROFESSIONAL.c.dezi_nummer == number)
-        with read_only(self._engine).connect() as connection:
-            row = connection.execute(statement).first()
+        with self._reader.connect() as connection:
+            row = connection.execute(_FIND_PROFESSIONAL, {"number": number}).first()
         if row is None:
             return None
         return ProfessionalRecord(
@@ -136,7 +130,7 @@ class SqlRegister:
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return []
-        with read_only(self._engine).connect() as connection:
+        with self._reader.connect() as connection:
             return _usable_declarations(connection, number, organisations, at)
 
     def login_profile(
@@ -149,11 +143,11 @@ class SqlRegister:
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return [], []
-        with read_only(self._engine).connect() as connection:
+        with self._reader.connect() as connection:
             declarations = _usable_declarations(connection, number, (), at)
             consents = [
                 (row.client_id, row.declaration_id)
-                for row in connection.execute(consented_statement(number))
+                for row in connection.execute(CONSENTED, {"number": number})
             ]
         return declarations, consents
 
@@ -342,17 +336,35 @@ _USABLE_COLUMNS = (
 )
 
 
+# The login path's statements, built once with bound parameters: building a WHERE clause costs
+# more than SQLite takes to run the query.
+_FIND_PROFESSIONAL = sa.select(
+    _PROFESSIONAL.c.dezi_nummer,
+    _PROFESSIONAL.c.voorletters,
+    _PROFESSIONAL.c.voorvoegsel,
+    _PROFESSIONAL.c.achternaam,
+    _PROFESSIONAL.c.big_nummer,
+).where(_PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"))
+_USABLE_FOR_PERSON = _USABLE_COLUMNS.where(
+    _PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"),
+    _DECLARATION.c.valid_from <= sa.bindparam("at"),
+    sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > sa.bindparam("at")),
+)
+_USABLE_AT_ORGANISATIONS = _USABLE_FOR_PERSON.where(
+    _ORGANISATION.c.ura.in_(sa.bindparam("uras", expanding=True))
+)
+
+
 def _usable_declarations(
     connection: sa.Connection, number: str, organisations: Sequence[str], at: datetime
 ) -> list[DeclarationRecord]:
-    statement = _USABLE_COLUMNS.where(
-        _PROFESSIONAL.c.dezi_nummer == number,
-        _DECLARATION.c.valid_from <= at,
-        sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > at),
-    )
     if organisations:
-        statement = statement.where(_ORGANISATION.c.ura.in_(list(organisations)))
-    found = [r for r in map(_column_record, connection.execute(statement)) if r is not None]
+        rows = connection.execute(
+            _USABLE_AT_ORGANISATIONS, {"number": number, "at": at, "uras": list(organisations)}
+        )
+    else:
+        rows = connection.execute(_USABLE_FOR_PERSON, {"number": number, "at": at})
+    found = [r for r in map(_column_record, rows) if r is not None]
     return sorted(
         found, key=lambda r: (display_sort_key(r.abonnee_naam), r.abonnee_naam, r.rol_code)
     )
