@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -49,6 +50,29 @@ def _active(
             col(Consent.withdrawn_at).is_(None),
         )
     ).first()
+
+
+def _consented() -> sa.Select[Any]:
+    consent = Consent.__table__  # type: ignore[attr-defined]
+    professional = Professional.__table__  # type: ignore[attr-defined]
+    relying_party = RelyingParty.__table__  # type: ignore[attr-defined]
+    return (
+        sa.select(relying_party.c.client_id, consent.c.declaration_id)
+        .select_from(
+            consent.join(professional, professional.c.id == consent.c.professional_id).join(
+                relying_party, relying_party.c.id == consent.c.relying_party_id
+            )
+        )
+        .where(
+            professional.c.dezi_nummer == sa.bindparam("number"),
+            consent.c.withdrawn_at.is_(None),
+        )
+    )
+
+
+# (client id, declaration id) of every consent in force for one person (``number``): what the
+# login path carries in the OP session. Built once, plain columns, no ORM objects.
+CONSENTED = _consented()
 
 
 class SqlConsents:
@@ -116,22 +140,12 @@ class SqlConsents:
             return client.client_id if client else None
 
     def consented(self, dezi_nummer: str) -> list[tuple[str, str]]:
-        """(client id, declaration id) of every consent in force: what the login path carries
-        in the OP session (read once per login, plain columns, no ORM objects)."""
-        consent = Consent.__table__  # type: ignore[attr-defined]
-        professional = Professional.__table__  # type: ignore[attr-defined]
-        relying_party = RelyingParty.__table__  # type: ignore[attr-defined]
-        statement = (
-            sa.select(relying_party.c.client_id, consent.c.declaration_id)
-            .select_from(
-                consent.join(professional, professional.c.id == consent.c.professional_id).join(
-                    relying_party, relying_party.c.id == consent.c.relying_party_id
-                )
-            )
-            .where(professional.c.dezi_nummer == dezi_nummer, consent.c.withdrawn_at.is_(None))
-        )
+        """(client id, declaration id) of every consent in force."""
         with read_only(self._engine).connect() as connection:
-            return [(row.client_id, row.declaration_id) for row in connection.execute(statement)]
+            return [
+                (row.client_id, row.declaration_id)
+                for row in connection.execute(CONSENTED, {"number": dezi_nummer})
+            ]
 
     def consents_of(self, dezi_nummer: str) -> list[ConsentRecord]:
         statement = (

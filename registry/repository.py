@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import Select
 
 from registry import codes
+from registry.consents import CONSENTED
 from registry.db import read_only, read_session
 from registry.errors import InvalidIdentifier
 from registry.identifiers import DeziNummer, Ura
@@ -78,6 +79,7 @@ class SqlRegister:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._reader = read_only(engine)  # built once: execution_options makes a new engine
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -97,11 +99,17 @@ class SqlRegister:
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return None
-        with read_session(self._engine) as session:
-            row = session.exec(
-                select(Professional).where(Professional.dezi_nummer == number)
-            ).first()
-            return None if row is None else professional_record(row)
+        with self._reader.connect() as connection:
+            row = connection.execute(_FIND_PROFESSIONAL, {"number": number}).first()
+        if row is None:
+            return None
+        return ProfessionalRecord(
+            dezi_nummer=row.dezi_nummer,
+            voorletters=row.voorletters,
+            voorvoegsel=row.voorvoegsel,
+            achternaam=row.achternaam,
+            big_nummer=row.big_nummer,
+        )
 
     def find_organisation(self, ura: str) -> OrganisationRecord | None:
         try:
@@ -117,27 +125,31 @@ class SqlRegister:
     ) -> list[DeclarationRecord]:
         """Active declarations valid at ``at`` (``valid_from <= at < valid_until``) of active
         organisations, limited to ``organisations`` (URAs) when it is not empty; ordered by
-        organisation name (``display_sort_key``), then role code.
-
-        The one register read of a login (ARCHITECTURE.md "The hot path"): plain columns
-        through SQLAlchemy Core, no ORM objects."""
+        organisation name (``display_sort_key``), then role code."""
         _require_aware(at)
         number = _valid_dezi(dezi_nummer)
         if number is None:
             return []
-        statement = _USABLE_COLUMNS.where(
-            _PROFESSIONAL.c.dezi_nummer == number,
-            _DECLARATION.c.valid_from <= at,
-            sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > at),
-        )
-        if organisations:
-            statement = statement.where(_ORGANISATION.c.ura.in_(list(organisations)))
-        with read_only(self._engine).connect() as connection:
-            rows = connection.execute(statement).all()
-        found = [r for r in map(_column_record, rows) if r is not None]
-        return sorted(
-            found, key=lambda r: (display_sort_key(r.abonnee_naam), r.abonnee_naam, r.rol_code)
-        )
+        with self._reader.connect() as connection:
+            return _usable_declarations(connection, number, organisations, at)
+
+    def login_profile(
+        self, dezi_nummer: str, at: datetime
+    ) -> tuple[list[DeclarationRecord], list[tuple[str, str]]]:
+        """The one register read of a login (ARCHITECTURE.md "The hot path"): every usable
+        declaration of the person, and (client id, declaration id) of each consent in force;
+        two statements on one connection, plain columns through SQLAlchemy Core."""
+        _require_aware(at)
+        number = _valid_dezi(dezi_nummer)
+        if number is None:
+            return [], []
+        with self._reader.connect() as connection:
+            declarations = _usable_declarations(connection, number, (), at)
+            consents = [
+                (row.client_id, row.declaration_id)
+                for row in connection.execute(CONSENTED, {"number": number})
+            ]
+        return declarations, consents
 
     def usable_declaration(self, declaration_id: str, at: datetime) -> DeclarationRecord | None:
         """The declaration if it is usable at ``at`` (same rules as ``usable_declarations``)."""
@@ -322,6 +334,40 @@ _USABLE_COLUMNS = (
     )
     .where(_DECLARATION.c.status == "active", _ORGANISATION.c.status == "active")
 )
+
+
+# The login path's statements, built once with bound parameters: building a WHERE clause costs
+# more than SQLite takes to run the query.
+_FIND_PROFESSIONAL = sa.select(
+    _PROFESSIONAL.c.dezi_nummer,
+    _PROFESSIONAL.c.voorletters,
+    _PROFESSIONAL.c.voorvoegsel,
+    _PROFESSIONAL.c.achternaam,
+    _PROFESSIONAL.c.big_nummer,
+).where(_PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"))
+_USABLE_FOR_PERSON = _USABLE_COLUMNS.where(
+    _PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"),
+    _DECLARATION.c.valid_from <= sa.bindparam("at"),
+    sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > sa.bindparam("at")),
+)
+_USABLE_AT_ORGANISATIONS = _USABLE_FOR_PERSON.where(
+    _ORGANISATION.c.ura.in_(sa.bindparam("uras", expanding=True))
+)
+
+
+def _usable_declarations(
+    connection: sa.Connection, number: str, organisations: Sequence[str], at: datetime
+) -> list[DeclarationRecord]:
+    if organisations:
+        rows = connection.execute(
+            _USABLE_AT_ORGANISATIONS, {"number": number, "at": at, "uras": list(organisations)}
+        )
+    else:
+        rows = connection.execute(_USABLE_FOR_PERSON, {"number": number, "at": at})
+    found = [r for r in map(_column_record, rows) if r is not None]
+    return sorted(
+        found, key=lambda r: (display_sort_key(r.abonnee_naam), r.abonnee_naam, r.rol_code)
+    )
 
 
 def _column_record(row: Any) -> DeclarationRecord | None:

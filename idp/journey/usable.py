@@ -21,11 +21,8 @@ def read_login_profile(j: Journey, tx: LoginTransaction, now: int) -> LoginTrans
     """The register read of a login: every usable declaration of the person (for any
     client) and the consents she gave."""
     number = tx.dezi_nummer or ""
-    at = datetime.fromtimestamp(now, UTC)
-    found = j.register.usable_declarations(number, (), at)
-    consents = tuple(
-        f"{client}|{declaration}" for client, declaration in j.consents.consented(number)
-    )
+    found, consented = j.register.login_profile(number, datetime.fromtimestamp(now, UTC))
+    consents = tuple(f"{client}|{decl}" for client, decl in consented)
     return replace(
         tx,
         declarations=tuple(DeclarationSnapshot.of(d) for d in found),

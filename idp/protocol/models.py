@@ -7,6 +7,7 @@ worker can finish on another.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self
@@ -206,7 +207,14 @@ class LoginTransaction(_JsonRecord):
     _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declarations": DeclarationSnapshot}
 
     def authorization_request(self) -> AuthorizationRequest:
-        return AuthorizationRequest.from_json(self.request)
+        return _authorization_request(self.request)
+
+
+@functools.lru_cache(maxsize=4096)
+def _authorization_request(raw: str) -> AuthorizationRequest:
+    """Parsed once per transaction and process: every step of a login asks for it several
+    times, and the record is immutable."""
+    return AuthorizationRequest.from_json(raw)
 
 
 @dataclass(frozen=True, slots=True)

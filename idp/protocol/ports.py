@@ -331,6 +331,13 @@ class Register(Protocol):
 
     def usable_declaration(self, declaration_id: str, at: datetime) -> DeclarationView | None: ...
 
+    def login_profile(
+        self, dezi_nummer: str, at: datetime
+    ) -> tuple[Sequence[DeclarationView], Sequence[tuple[str, str]]]:
+        """The one read of a login: the usable declarations (any organisation) and the
+        (client id, declaration id) pairs of the consents in force."""
+        ...
+
     def is_registry_admin(self, dezi_nummer: str) -> bool: ...
 
     def admin_organisations(self, dezi_nummer: str) -> list[str]: ...

@@ -31,7 +31,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idp.audit import get_logger
+from idp.audit import access_log, get_logger
 from idp.web.metrics import Metrics
 from idp.web.proxy import ProxyTrust
 
@@ -158,14 +158,7 @@ class Edge:
             if len(self._histograms) < MAX_METRIC_CHILDREN:
                 self._histograms[route] = histogram
         histogram.observe(elapsed)
-        log.info(
-            "request",
-            method=method,
-            path=route,
-            status=status,
-            ms=round(elapsed * 1000, 1),
-            request_id=request_id,
-        )
+        access_log(method, route, status, round(elapsed * 1000, 1), request_id)
 
 
 def _complete(headers: Any, defaults: tuple[Header, ...], rid: bytes) -> list[Header]:

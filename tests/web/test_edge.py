@@ -4,6 +4,8 @@ one pure-ASGI middleware, driven directly with ASGI messages (no server, no rout
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -228,11 +230,12 @@ def test_other_scopes_pass_through() -> None:
 # ---- access log, metrics, errors ----------------------------------------------------------
 
 
-def test_one_log_line_with_the_route_template_and_metrics() -> None:
+def test_one_log_line_with_the_route_template_and_metrics(caplog: pytest.LogCaptureFixture) -> None:
     metrics = Metrics()
-    with capture_logs() as logs:
+    with caplog.at_level(logging.INFO, logger="idp.http"):
         exchange = Exchange(responder(status=201), metrics=metrics)
         Exchange(responder(status=201), metrics=metrics)
+    logs = [json.loads(r.getMessage()) for r in caplog.records if r.name == "idp.http"]
     lines = [e for e in logs if e["event"] == "request"]
     assert len(lines) == 2
     line = lines[0]

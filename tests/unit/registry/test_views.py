@@ -61,6 +61,7 @@ def test_records_match_the_idp_views_exactly(record: type, view: str) -> None:
                 "find_professional",
                 "usable_declarations",
                 "usable_declaration",
+                "login_profile",
                 "is_registry_admin",
                 "admin_organisations",
                 "ping",
