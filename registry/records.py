@@ -25,6 +25,7 @@ __all__ = [
     "RevocationRecord",
     "client_record",
     "declaration_record",
+    "declaration_record_of",
     "organisation_record",
     "professional_record",
 ]
@@ -133,7 +134,8 @@ def client_record(row: RelyingParty, organisations: tuple[str, ...]) -> ClientRe
     )
 
 
-def professional_record(row: Professional) -> ProfessionalRecord:
+def professional_record(row: Any) -> ProfessionalRecord:
+    """From a ``Professional`` row, or any row with its columns (a Core row)."""
     return ProfessionalRecord(
         dezi_nummer=row.dezi_nummer,
         voorletters=row.voorletters,
@@ -147,20 +149,44 @@ def declaration_record(
     declaration: Declaration, professional: Professional, organisation: Organisation
 ) -> DeclarationRecord:
     """Raises ``InvalidIdentifier`` when the role is no longer in the code list."""
-    role = codes.role(declaration.rol_code)
-    return DeclarationRecord(
+    return declaration_record_of(
         declaration_id=declaration.id,
+        rol_code=declaration.rol_code,
+        valid_from=declaration.valid_from,
+        valid_until=declaration.valid_until,
+        professional=professional,
+        ura=organisation.ura,
+        naam=organisation.naam,
+    )
+
+
+def declaration_record_of(
+    *,
+    declaration_id: str,
+    rol_code: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    professional: Any,
+    ura: str,
+    naam: str,
+) -> DeclarationRecord:
+    """The record from plain values (``professional``: anything with the professional's name
+    columns, an ORM row or a Core row). Raises ``InvalidIdentifier`` for a role no longer in
+    the code list."""
+    role = codes.role(rol_code)
+    return DeclarationRecord(
+        declaration_id=declaration_id,
         dezi_nummer=professional.dezi_nummer,
         voorletters=professional.voorletters,
         voorvoegsel=professional.voorvoegsel,
         achternaam=professional.achternaam,
-        abonnee_nummer=organisation.ura,
-        abonnee_naam=organisation.naam,
+        abonnee_nummer=ura,
+        abonnee_naam=naam,
         rol_code=role.code,
         rol_naam=codes.rol_naam(role),
         rol_code_bron=codes.rol_code_bron(role),
-        valid_from=declaration.valid_from,
-        valid_until=declaration.valid_until,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import Select
 
-from registry import codes
 from registry.consents import CONSENTED
 from registry.db import read_only, read_session
 from registry.errors import InvalidIdentifier
@@ -43,6 +42,7 @@ from registry.records import (
     RevocationRecord,
     client_record,
     declaration_record,
+    declaration_record_of,
     organisation_record,
     professional_record,
 )
@@ -101,15 +101,7 @@ class SqlRegister:
             return None
         with self._reader.connect() as connection:
             row = connection.execute(_FIND_PROFESSIONAL, {"number": number}).first()
-        if row is None:
-            return None
-        return ProfessionalRecord(
-            dezi_nummer=row.dezi_nummer,
-            voorletters=row.voorletters,
-            voorvoegsel=row.voorvoegsel,
-            achternaam=row.achternaam,
-            big_nummer=row.big_nummer,
-        )
+        return None if row is None else professional_record(row)
 
     def find_organisation(self, ura: str) -> OrganisationRecord | None:
         try:
@@ -373,23 +365,17 @@ def _usable_declarations(
 def _column_record(row: Any) -> DeclarationRecord | None:
     # A role dropped from the code list makes its declarations unusable, not the login path.
     try:
-        role = codes.role(row.rol_code)
+        return declaration_record_of(
+            declaration_id=row.id,
+            rol_code=row.rol_code,
+            valid_from=_aware(row.valid_from),
+            valid_until=None if row.valid_until is None else _aware(row.valid_until),
+            professional=row,
+            ura=row.ura,
+            naam=row.naam,
+        )
     except InvalidIdentifier:
         return None
-    return DeclarationRecord(
-        declaration_id=row.id,
-        dezi_nummer=row.dezi_nummer,
-        voorletters=row.voorletters,
-        voorvoegsel=row.voorvoegsel,
-        achternaam=row.achternaam,
-        abonnee_nummer=row.ura,
-        abonnee_naam=row.naam,
-        rol_code=role.code,
-        rol_naam=codes.rol_naam(role),
-        rol_code_bron=codes.rol_code_bron(role),
-        valid_from=_aware(row.valid_from),
-        valid_until=None if row.valid_until is None else _aware(row.valid_until),
-    )
 
 
 def _record(row: tuple[Declaration, Professional, Organisation]) -> DeclarationRecord | None:

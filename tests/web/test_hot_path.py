@@ -51,6 +51,19 @@ def shift_rp(settings: Any, name: str, ura: str = SHIFT_URA) -> RelyingParty:
     return rp
 
 
+def move(settings: Any, rp: RelyingParty) -> None:
+    """Change the client's redirect URI in the register (as `client update` would)."""
+    register_client(
+        settings,
+        ClientRegistration(
+            client_id=rp.client_id,
+            redirect_uris=("https://rp.example/moved",),
+            jwks=rp.jwks(),
+            organisations=(SHIFT_URA,),
+        ),
+    )
+
+
 def code_for(client: TestClient, rp: RelyingParty) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     final = login_through_forms(
@@ -175,15 +188,7 @@ def test_a_changed_client_is_seen_after_the_next_poll(settings: Any) -> None:
         svc = services(client)
         assert svc.clients.get_client("shift-a") is svc.clients.get_client("shift-a")  # cached
         svc.core.feed.close()
-        register_client(
-            settings,
-            ClientRegistration(
-                client_id=rp.client_id,
-                redirect_uris=("https://rp.example/moved",),
-                jwks=rp.jwks(),
-                organisations=(SHIFT_URA,),
-            ),
-        )
+        move(settings, rp)
         cached = svc.clients.get_client("shift-a")
         assert cached is not None and cached.redirect_uris == (rp.redirect_uri,)
         svc.core.feed.poll_once()
@@ -196,15 +201,7 @@ def test_a_client_change_in_this_process_is_seen_at_once(settings: Any) -> None:
     with TestClient(create_app(settings), follow_redirects=False) as client:
         svc = services(client)
         assert svc.clients.get_client("shift-a") is not None
-        register_client(
-            settings,
-            ClientRegistration(
-                client_id=rp.client_id,
-                redirect_uris=("https://rp.example/moved",),
-                jwks=rp.jwks(),
-                organisations=(SHIFT_URA,),
-            ),
-        )
+        move(settings, rp)
         fresh = svc.clients.get_client("shift-a")
         assert fresh is not None and fresh.redirect_uris == ("https://rp.example/moved",)
 
