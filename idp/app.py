@@ -69,6 +69,7 @@ from idp.web.backchannel import BackchannelSender
 from idp.web.common import error_page
 from idp.web.edge import Edge
 from idp.web.metrics import Metrics
+from idp.web.outage import OUTAGES, outage
 from idp.web.revocation_watch import RevocationWatcher
 from idp.web.services import Services
 from idp.web.throttling import throttle_from_settings
@@ -337,7 +338,10 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
                 max_bytes=settings.max_body_bytes,
             ),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            **dict.fromkeys(OUTAGES, outage),  # 503, never 500 (idp.web.outage)
+        },
         lifespan=lifespan,
     )
     app.state.services = services

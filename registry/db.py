@@ -94,7 +94,15 @@ def create_engine(url: str | URL, *, echo: bool = False) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             raise ValueError("PostgreSQL URLs must use the psycopg 3 driver (postgresql+psycopg)")
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        # Fail fast while PostgreSQL is unreachable (INTERFACES.md "Outages": 503 within two
+        # seconds): connecting and waiting for a pooled connection give up after 2 s.
+        return sa.create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=2,
+            connect_args={"connect_timeout": 2},
+        )
     raise ValueError(f"unsupported database backend: {backend}")
 
 

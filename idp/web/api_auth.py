@@ -30,6 +30,7 @@ from idp.protocol.client_credentials import GRANT_TYPE as CLIENT_CREDENTIALS
 from idp.protocol.config import API_PATH, ProviderConfig
 from idp.protocol.errors import OAuthError
 from idp.protocol.ports import ClientStore, Signer, StateStore
+from idp.web.outage import OUTAGES
 from registry.api import Principal, create_api
 from registry.repository import SqlRegister
 
@@ -90,7 +91,8 @@ def mount_api(config: ProviderConfig, state: StateStore, signer: Signer, engine:
         clients=register,
         admins=register,
     )
-    mount = Mount(API_PATH, app=create_api(engine, authenticate, base_path=API_PATH))
+    api = create_api(engine, authenticate, base_path=API_PATH, outages=OUTAGES)
+    mount = Mount(API_PATH, app=api)
     # Starlette's pattern stops at a newline (``.*``); an encoded one in a path would then
     # escape to the site's HTML 404 instead of the API's problem details.
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,6 +25,7 @@ from registry.api.problems import (
     handle_http_exception,
     handle_problem,
     handle_registry_error,
+    handle_unavailable,
     handle_unexpected,
 )
 from registry.errors import RegistryError
@@ -71,16 +73,32 @@ def routes() -> list[Route]:
     ]
 
 
+# What an unreachable database raises: answered 503, not 500 (INTERFACES.md "Outages").
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.DisconnectionError,
+)
+
+
 def create_api(
-    engine: Engine, authenticate: Authenticate, *, base_path: str = DEFAULT_BASE_PATH
+    engine: Engine,
+    authenticate: Authenticate,
+    *,
+    base_path: str = DEFAULT_BASE_PATH,
+    outages: tuple[type[Exception], ...] = (),
 ) -> Starlette:
-    """The API on ``engine``; ``authenticate`` turns a request into a ``Principal``."""
+    """The API on ``engine``; ``authenticate`` turns a request into a ``Principal``.
+    ``outages``: further exception classes that mean "a dependency is down for now" (the
+    IdP's state store, behind ``authenticate``), answered 503 like the database's."""
     app = Starlette(
         routes=routes(),
         exception_handlers={
             ApiProblem: handle_problem,
             RegistryError: handle_registry_error,
             HTTPException: handle_http_exception,
+            **dict.fromkeys((*DATABASE_OUTAGES, *outages), handle_unavailable),
             Exception: handle_unexpected,
         },
     )

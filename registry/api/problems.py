@@ -137,6 +137,17 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return problem.response()
 
 
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """The database (or the IdP's state store) cannot be reached for now: 503 with
+    ``Retry-After`` (RFC 9110 §15.6.4), never a 500; the next request tries again."""
+    return ApiProblem(
+        503,
+        "The register is temporarily unavailable; try again shortly",
+        code="unavailable",
+        headers={"Retry-After": "5"},
+    ).response()
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """RFC 9457 for the 500 too; the exception itself goes to the server log, not the body."""
     return ApiProblem(500, "The request could not be completed").response()
