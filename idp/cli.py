@@ -261,6 +261,38 @@ def keys_list(config: ConfigOpt = None) -> None:
         typer.echo(f"{stored.kid}  {stored.family:3}  {stored.state:8} {flag}")
 
 
+@keys_app.command("revoke")
+def keys_revoke(
+    kid: Annotated[str, typer.Argument(help="The key id, as `keys list` shows it.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Emergency: remove a key from the JWKS and from use at once (signing or verklaring key);
+    an active key's place is taken by the next key. Every instance sharing the data directory
+    stops using it within a second; tokens it signed no longer validate here."""
+    from idp.keys import KeyRing
+
+    settings = _settings(config)
+    size, grace = settings.rsa_key_size, settings.key_grace_period
+    rings = [
+        KeyRing(settings.data_dir, rsa_key_size=size, grace_period=grace),
+        KeyRing(
+            settings.data_dir,
+            rsa_key_size=size,
+            grace_period=grace,
+            subdir="verklaring-keys",
+            families=("RSA",),
+        ),
+    ]
+    for ring in rings:
+        if any(stored.kid == kid for stored in ring.keys()):
+            revoked = ring.revoke(kid)
+            typer.echo(f"{kid}  {revoked.family:3}  was {revoked.state}: revoked")
+            for stored in ring.keys():
+                typer.echo(f"{stored.kid}  {stored.family:3}  {stored.state}")
+            return
+    raise _fail(f"no key with kid {kid!r} (see `zorg-idp keys list`)", 1)
+
+
 @keys_app.command("rotate")
 def keys_rotate(config: ConfigOpt = None) -> None:
     """next → active, active → retired (kept in the JWKS for the grace period), new next."""

@@ -179,6 +179,32 @@ class KeyRing:
             self._bump()
         self._load()
 
+    def revoke(self, kid: str) -> StoredKey:
+        """Emergency: take the key out of the JWKS and out of use at once (its private key may
+        have leaked). Its file is deleted; an active key is replaced by the next one, and a new
+        next key is made, so signing never stops. Other processes on this data directory pick
+        the change up within ``RELOAD_INTERVAL``; tokens the key signed stop validating here,
+        because it is no longer among our verification keys. ``LookupError`` for an unknown kid.
+        """
+        with _locked(self._dir / ".lock"):
+            self._load()
+            found = next((s for s in self._keys if s.kid == kid), None)
+            if found is None:
+                raise LookupError(f"no key with kid {kid!r}")
+            (self._dir / f"{kid}.json").unlink()
+            if found.state == "active":
+                successor = next(
+                    (s for s in self._keys if s.family == found.family and s.state == "next"),
+                    None,
+                )
+                if successor is not None:
+                    self._write(StoredKey(successor.key, "active", successor.created_at))
+            self._load()
+            self._complete_families()
+            self._bump()
+        self._load()
+        return found
+
     # ---- internals -----------------------------------------------------------------------
 
     def _expired(self, stored: StoredKey, now: int) -> bool:
