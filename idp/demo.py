@@ -60,6 +60,7 @@ def seed(settings: Settings) -> RSAKey:
             jwks={"keys": [public]},
             organisations=DEMO_ORGANISATIONS,
             post_logout_redirect_uris=(f"{settings.issuer}/demo-epd/",),
+            backchannel_logout_uri=f"{settings.issuer}/demo-epd/backchannel",
         ),
     )
     return key

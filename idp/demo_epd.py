@@ -4,6 +4,12 @@ It talks to the OP over HTTP like any EPD would: discovery, an authorization req
 (S256), ``state`` and ``nonce``; the token request with ``private_key_jwt`` (authlib's client,
 assertion ``aud`` = issuer); ID-token validation against the published JWKS (joserfc); userinfo.
 It then shows what it received. It keeps its own small session table in memory.
+
+Shared workstations (DECISIONS.md #15): "Log out" here ends the OP session too (RP-initiated
+logout with ``id_token_hint``, OIDC RP-Initiated Logout 1.0 §2), so the next person at the same
+PC starts from nothing; and the OP's back-channel logout token (OIDC Back-Channel Logout 1.0
+§2.5-2.6) ends this EPD's session when the OP session ends anywhere else (another EPD's logout,
+``/account``, an administrator).
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
@@ -24,6 +31,8 @@ from joserfc.jwk import KeySet, RSAKey
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+
+from idp.logout_check import LogoutTokenChecker, LogoutTokenRejected
 
 CLIENT_ID = "demo-epd"
 COOKIE = "demo_epd_session"
@@ -36,6 +45,15 @@ class DemoEpd:
     templates: Environment
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None
+    checker: LogoutTokenChecker | None = None
+
+    @property
+    def backchannel_uri(self) -> str:
+        return f"{self.issuer}/demo-epd/backchannel"
+
+    @property
+    def post_logout_uri(self) -> str:
+        return f"{self.issuer}/demo-epd/"
 
     @property
     def redirect_uri(self) -> str:
@@ -141,15 +159,59 @@ class DemoEpd:
         except (JoseError, ValueError) as exc:
             return self._page("demo_epd.html", error=f"ID token rejected: {exc}", result=None)
         session["result"] = {"id_token": claims, "userinfo": userinfo, "at": int(time.time())}
+        # Kept for logout: the hint (RP-Initiated Logout §2) and the OP session it belongs to.
+        session["id_token"] = token["id_token"]
+        session["op_sid"] = claims.get("sid")
         for key in ("state", "nonce", "verifier"):
             session.pop(key, None)
         return RedirectResponse("/demo-epd/", status_code=303)
 
     async def logout(self, request: Request) -> Response:
-        self.sessions.pop(request.cookies.get(COOKIE, ""), None)
-        response = RedirectResponse("/demo-epd/", status_code=303)
+        """End this EPD's session and the OP session behind it (DECISIONS.md #15)."""
+        session = self.sessions.pop(request.cookies.get(COOKIE, ""), None)
+        target = "/demo-epd/"
+        if session is not None and session.get("id_token"):
+            metadata = await self._metadata()
+            query = httpx.QueryParams(
+                {
+                    "id_token_hint": session["id_token"],
+                    "post_logout_redirect_uri": self.post_logout_uri,
+                    "client_id": CLIENT_ID,
+                }
+            )
+            target = f"{metadata['end_session_endpoint']}?{query}"
+        response = RedirectResponse(target, status_code=303)
         response.delete_cookie(COOKIE, path="/demo-epd")
         return response
+
+    async def backchannel(self, request: Request) -> Response:
+        """The OP ended the session: forget every local session that belongs to it (§2.8:
+        200 when done, 400 for a token that fails its checks)."""
+        form = await request.form()
+        token = form.get("logout_token")
+        if not isinstance(token, str):
+            return Response(status_code=400)
+        if self.checker is None:
+            jwks = await self._jwks()
+            self.checker = LogoutTokenChecker(
+                self.issuer, CLIENT_ID, lambda: KeySet.import_key_set(cast(Any, jwks))
+            )
+        try:
+            notice = self.checker.check(token)
+        except LogoutTokenRejected:
+            return Response(status_code=400)
+        for sid, session in list(self.sessions.items()):
+            if notice.sid is not None and session.get("op_sid") == notice.sid:
+                del self.sessions[sid]
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+    async def _jwks(self) -> dict[str, Any]:
+        metadata = await self._metadata()
+        async with self._client() as client:
+            resp = await client.request("GET", metadata["jwks_uri"], withhold_token=True)
+            resp.raise_for_status()
+            jwks: dict[str, Any] = resp.json()
+            return jwks
 
     def mount(self) -> Mount:
         return Mount(
@@ -159,6 +221,7 @@ class DemoEpd:
                 Route("/login", self.login),
                 Route("/callback", self.callback),
                 Route("/logout", self.logout, methods=["POST"]),
+                Route("/backchannel", self.backchannel, methods=["POST"]),
             ],
         )
 

@@ -19,7 +19,7 @@ from idp.web.common import (
     see_other,
     services,
 )
-from idp.web.logout import end_session
+from idp.web.logout import Ended, end_session
 from idp.web.services import Services
 
 CSRF_PURPOSE = "account"
@@ -47,9 +47,10 @@ async def account(request: Request) -> Response:
             targets = [session]
             if action == "logout_everywhere":
                 targets = await run_in_threadpool(svc.state.sessions_of, session.dezi_nummer)
+            ended = Ended()
             for target in targets:
-                await end_session(svc, target, f"user:{action}")
-            response = render(request, "logged_out.html", {})
+                ended = ended + await end_session(svc, target, f"user:{action}")
+            response = render(request, "logged_out.html", ended.context())
             sso.clear_cookie(response, svc)
             return response
         return see_other("/account")

@@ -6,6 +6,8 @@ working at once) and notifies each relying party with a back-channel logout toke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,19 +34,44 @@ log = get_logger("idp.logout")
 FORWARDED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
 
 
-async def end_session(svc: Services, session: SsoSession, reason: str) -> None:
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """What ending a session reached: the applications told by back-channel logout, and those
+    that registered no back-channel URI and so could not be told (DECISIONS.md #15: the page
+    says only what is true)."""
+
+    told: tuple[str, ...] = ()
+    untold: tuple[str, ...] = ()
+
+    def __add__(self, other: Ended) -> Ended:
+        return Ended(self.told + other.told, self.untold + other.untold)
+
+    def context(self) -> dict[str, object]:
+        return {"told": sorted(set(self.told)), "untold": sorted(set(self.untold)), "ended": True}
+
+
+async def end_session(svc: Services, session: SsoSession, reason: str) -> Ended:
     """End one OP session everywhere (ASVS 7.4.x; ``idp.journey.sessions.end_session``)."""
     messages = await offload(svc, sessions.end_session, svc.journey, session)
     svc.backchannel.dispatch(messages)
     log.info("session_ended", sid=session.sid[:8], reason=reason, notified=len(messages))
+    told = {m.client_id for m in messages}
+    clients = [svc.clients.get_client(c) for c in session.clients]
+    return Ended(
+        told=tuple(c.name for c in clients if c is not None and c.client_id in told),
+        untold=tuple(c.name for c in clients if c is not None and c.client_id not in told),
+    )
 
 
-def _done(request: Request, svc: Services, logout: LogoutRequest) -> Response:
+def _done(
+    request: Request, svc: Services, logout: LogoutRequest, ended: Ended | None = None
+) -> Response:
     if logout.redirect_uri is not None:
         params = [("state", logout.state)] if logout.state is not None else []
         response: Response = see_other(with_query(logout.redirect_uri, params))
     else:
-        response = render(request, "logged_out.html", {})
+        context = ended.context() if ended is not None else {"ended": False}
+        response = render(request, "logged_out.html", context)
     sso.clear_cookie(response, svc)
     return response
 
@@ -71,8 +98,8 @@ async def logout(request: Request) -> Response:
     binding = browser.binding_value(request, svc.settings)
     if logout_request.hint_sid == session.sid:
         # The relying party proved it knows this very session: no confirmation needed.
-        await end_session(svc, session, "rp-initiated")
-        return _done(request, svc, logout_request)
+        ended = await end_session(svc, session, "rp-initiated")
+        return _done(request, svc, logout_request, ended)
     if request.method == "POST" and "action" in params:
         if (
             binding is None
@@ -83,8 +110,8 @@ async def logout(request: Request) -> Response:
         ):
             return error_page(request, "Request refused", "The form could not be verified.", 403)
         if params["action"] == "logout":
-            await end_session(svc, session, "user")
-            return _done(request, svc, logout_request)
+            ended = await end_session(svc, session, "user")
+            return _done(request, svc, logout_request, ended)
         return render(request, "logged_out.html", {"still_logged_in": True})
     if binding is None:
         binding = browser.new_binding()
