@@ -55,7 +55,8 @@ class OneLineErrors(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+            # A closed pipe (``… | head``) is typer's to end quietly, as before.
             raise
         except Exception as exc:
             # Click's own errors (usage, bad option values) already print one line.
