@@ -1,7 +1,9 @@
 """The ``zorg-idp`` command (INTERFACES.md "Commands"); also ``python -m idp``.
 
 Every command takes ``--config FILE`` (TOML) or reads ``IDP_CONFIG``; the ``IDP_*`` variables
-override the file. Errors are printed as one clear line and exit non-zero, never a traceback.
+override the file. Errors are printed as one clear line and exit non-zero, never a traceback
+(``idp.cli_errors``; ``zorg-idp --debug COMMAND`` shows it). Only ``demo`` and ``database init``
+create a database; every other command refuses a missing or empty one (``idp.cli_database``).
 """
 
 from __future__ import annotations
@@ -16,28 +18,48 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from idp.cli_database import DatabaseUnusable, check_database, init_database
+from idp.cli_errors import OneLineErrors
 from idp.cli_verklaring import verklaring_app
 from idp.sessions_cli import build_sessions_app
 from idp.settings import Settings, load_settings
+from idp.settings_paths import display_url
 from registry.cli import build_registry_app
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="zorg-idp: OpenID provider for care workers"
+    cls=OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    help="zorg-idp: OpenID provider for care workers",
 )
 client_app = typer.Typer(no_args_is_help=True, help="Relying parties (EPD systems).")
 keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+database_app = typer.Typer(no_args_is_help=True, help="The register's database.")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
-app.add_typer(build_sessions_app(lambda config: _settings(config)), name="sessions")
+app.add_typer(database_app, name="database")
+app.add_typer(build_sessions_app(lambda config: _settings_with_database(config)), name="sessions")
 app.add_typer(build_registry_app(lambda config: _registry_engine(config)), name="registry")
 app.add_typer(verklaring_app, name="verklaring")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (or set IDP_CONFIG).")
 ]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="IDP_DEBUG", help="On an error, show the traceback (IDP_DEBUG=1)."
+        ),
+    ] = False,
+) -> None:
+    """zorg-idp: OpenID provider for care workers."""
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
@@ -48,11 +70,21 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _settings_with_database(config: Path | None) -> Settings:
+    """The settings, once their database is known to exist and hold the register."""
+    settings = _settings(config)
+    try:
+        check_database(settings)
+    except DatabaseUnusable as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    return settings
+
+
 def _registry_engine(config: Path | None) -> Engine:
     """The register's database from the settings, migrated to the latest revision."""
     from registry import create_engine, upgrade
 
-    settings = _settings(config)
+    settings = _settings_with_database(config)
     try:
         engine = create_engine(settings.database_url)
     except ValueError as exc:
@@ -79,7 +111,9 @@ def _push_changes(engine: Engine, settings: Settings) -> None:
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
     return str(exc)
 
@@ -92,7 +126,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 # ---- demo and serve ------------------------------------------------------------------------
 
 
-def server_options() -> dict[str, Any]:
+def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn settings shared by ``serve`` and ``demo``.
 
     uvloop and httptools (``uvicorn[standard]``) when they import, else asyncio and h11: the
@@ -100,12 +134,23 @@ def server_options() -> dict[str, Any]:
     access log from uvicorn: ``idp.web.edge`` writes one redacted line per request. No
     forwarded-header handling either: the app does it itself (``idp.web.proxy``), because it
     must see the TCP peer to decide whether the client-certificate headers are the proxy's.
+
+    The limits (README "Server limits"): past ``limit_concurrency`` connections or tasks uvicorn
+    answers 503 at once instead of queueing without bound; idle keep-alive connections close
+    after ``timeout_keep_alive`` (longer than the proxy's upstream keepalive_timeout, so the
+    proxy never reuses a connection uvicorn is closing); h11 refuses a request line and headers
+    beyond ``h11_max_incomplete_event_size``. uvicorn has no request timeout: the proxy's
+    client_header_timeout, client_body_timeout and proxy_read_timeout bound a request.
     """
     return {
         "loop": "uvloop" if _importable("uvloop") else "asyncio",
         "http": "httptools" if _importable("httptools") else "h11",
         "access_log": False,
         "proxy_headers": False,
+        "limit_concurrency": settings.server_concurrency_limit,
+        "timeout_keep_alive": settings.server_keepalive_timeout,
+        "h11_max_incomplete_event_size": settings.server_max_header_bytes,
+        "timeout_graceful_shutdown": settings.server_shutdown_timeout,
     }
 
 
@@ -136,7 +181,7 @@ def demo(
     typer.echo(f"  Health:     {settings.issuer}/healthz   Metrics: {settings.issuer}/metrics")
     typer.echo(f"  Data:       {settings.database_url}  keys in {settings.data_dir}/")
     # One process: the demo keeps its state in memory (serve --workers needs Redis).
-    uvicorn.run(demo_app, host=host, port=port, log_level="warning", **server_options())
+    uvicorn.run(demo_app, host=host, port=port, log_level="warning", **server_options(settings))
 
 
 @app.command()
@@ -149,7 +194,8 @@ def serve(
     """Production server (uvicorn). Put a TLS proxy in front (deploy/)."""
     import uvicorn
 
-    settings = _settings(config)  # validate once here, before any worker starts
+    # Validate once here, before any worker starts; each worker then opens the same database.
+    settings = _settings_with_database(config)
     if config is not None:
         os.environ["IDP_CONFIG"] = str(config.resolve())
     if workers > 1 and settings.state_url == "memory://":
@@ -163,7 +209,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        **server_options(),
+        **server_options(settings),
     )
 
 
@@ -217,7 +263,7 @@ def client_add(
             jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise _fail(f"cannot read JWKS file {jwks_file}: {exc}", 2) from None
-    settings = _settings(config)
+    settings = _settings_with_database(config)
     registration = ClientRegistration(
         client_id=client_id,
         redirect_uris=tuple(redirect_uri or ()),
@@ -239,6 +285,23 @@ def client_add(
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
     typer.echo(f"client {client_id}: {'registered' if changed else 'unchanged'}")
+
+
+# ---- database ------------------------------------------------------------------------------
+
+
+@database_app.command("init")
+def database_init(config: ConfigOpt = None) -> None:
+    """Create the database the settings name (SQLite: the file) and migrate it; idempotent.
+
+    The one command besides ``demo`` that creates a database: a new deployment runs it once
+    (also on an empty PostgreSQL database) before ``serve`` and ``client add``."""
+    settings = _settings(config)
+    try:
+        init_database(settings)
+    except DatabaseUnusable as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(f"database ready: {display_url(settings.database_url)}")
 
 
 # ---- keys ----------------------------------------------------------------------------------
@@ -311,6 +374,6 @@ def keys_rotate(config: ConfigOpt = None) -> None:
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="zorg-idp")
     except KeyboardInterrupt:
         sys.exit(130)

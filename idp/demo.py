@@ -13,6 +13,7 @@ from idp.clients import ClientRegistration, register_client
 from idp.demo_epd import CLIENT_ID, DemoEpd
 from idp.keys import ensure_private_dir, write_private_file
 from idp.settings import Settings
+from idp.settings_paths import sqlite_file
 
 DEMO_ORGANISATIONS: tuple[str, ...] = ("90000001", *(f"900001{n:02d}" for n in range(1, 16)))
 
@@ -32,15 +33,10 @@ def seed(settings: Settings) -> RSAKey:
     from registry.db import create_engine, upgrade
     from registry.seed import seed_demo
 
-    if settings.database_url.startswith("sqlite:///") and not settings.database_url.startswith(
-        "sqlite:////"
-    ):
-        # A relative SQLite path: make sure its folder exists (./var by default).
-        from pathlib import Path
-
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+    database_file = sqlite_file(settings.database_url)
+    if database_file is not None:
+        # The demo may create its database (INTERFACES.md: a SQLite file under ./var/).
+        database_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(settings.database_url)
     try:
         upgrade(engine)

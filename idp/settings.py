@@ -8,6 +8,7 @@ here, once, with messages that say what to change.
 from __future__ import annotations
 
 import ipaddress
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -19,8 +20,11 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from idp.settings_digid import DigidSettings
+from idp.settings_paths import DEFAULT_DATA_DIR, fill_defaults, resolve_paths
 from idp.settings_upstream import UpstreamProvider
 
 Environment = Literal["dev", "test", "prod"]
@@ -50,10 +54,12 @@ class Settings(BaseSettings):
     )
 
     issuer: str = "http://127.0.0.1:8000"
-    database_url: str = "sqlite:///var/demo.db"
+    # Empty: sqlite:///<data_dir>/demo.db. Relative paths are made absolute once, here
+    # (idp.settings_paths has the rule), so no command opens a file by its own directory.
+    database_url: str = ""
     state_url: str = "memory://"
     environment: Environment = "dev"
-    data_dir: Path = Path("var")
+    data_dir: Path = DEFAULT_DATA_DIR
 
     # Login methods enabled, by name (built by idp.authn.factory; no dotted-path loading).
     login_methods: tuple[str, ...] = ("dev",)
@@ -99,6 +105,14 @@ class Settings(BaseSettings):
     # Addresses whose X-Forwarded-* headers are trusted (the TLS proxy in production).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # uvicorn's limits, per worker process (idp.cli.server_options; README "Server limits").
+    # Past server_concurrency_limit open connections or running requests it answers 503.
+    # server_max_header_bytes bounds the request line and headers with the h11 parser only;
+    # httptools has no such knob, so the proxy's large_client_header_buffers is the limit.
+    server_concurrency_limit: int = Field(default=1000, ge=2)
+    server_keepalive_timeout: int = Field(default=20, ge=1, le=300)
+    server_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    server_shutdown_timeout: int = Field(default=30, ge=1, le=600)
 
     # Abuse resistance (idp.protocol.throttle, which documents the policy; ASVS 6.1.1, 6.3.1;
     # checklist J7). Counts per fixed window in seconds. Failed logins per client address (the
@@ -129,8 +143,27 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [env_settings, init_settings]
         toml_file = _toml_path_from(init_settings)
         if toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            sources.append(_TomlFile(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absolute_paths(cls, data: Any) -> Any:
+        # After the sources merged: what is still relative came from the environment, an
+        # argument or a default, and is taken relative to the starting directory.
+        return fill_defaults(data, Path.cwd()) if isinstance(data, dict) else data
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        hint = "use sqlite:////absolute/path.db or postgresql+psycopg://user@host/database"
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {hint}") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}; {hint}")
+        return value
 
     @field_validator("issuer")
     @classmethod
@@ -230,6 +263,15 @@ class Settings(BaseSettings):
             return ()
         parts = urlsplit(self.uzi_mtls_url)
         return (f"{parts.scheme}://{parts.netloc}",)
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """The TOML file, its relative paths taken relative to the file's own directory, so
+    ``--config /etc/zorg-idp/idp.toml`` means the same files from any directory."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        values = super()._read_file(file_path)
+        return resolve_paths(values, Path(str(file_path)).resolve().parent)
 
 
 def _toml_path_from(init_settings: PydanticBaseSettingsSource) -> Path | None:

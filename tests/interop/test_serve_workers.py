@@ -67,6 +67,16 @@ def test_two_workers_share_the_login_state(tmp_path: Path) -> None:
         "IDP_ENVIRONMENT": "test",
         "IDP_REVOCATION_POLL_INTERVAL": "0",
     }
+    # Only demo and `database init` create a database (README "Configuration").
+    initialised = subprocess.run(
+        [zorg_idp_command(), "database", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert initialised.returncode == 0, initialised.stderr
     added = subprocess.run(
         [
             zorg_idp_command(),

@@ -10,10 +10,13 @@ from pydantic import ValidationError
 from idp.settings import Settings, is_loopback_host, load_settings
 
 
-def test_defaults_are_the_demo_defaults() -> None:
+def test_defaults_are_the_demo_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     settings = Settings()
     assert settings.issuer == "http://127.0.0.1:8000"
-    assert settings.database_url == "sqlite:///var/demo.db"
+    # INTERFACES.md's sqlite:///var/demo.db, made absolute once (idp.settings_paths).
+    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'demo.db'}"
+    assert settings.data_dir == tmp_path / "var"
     assert settings.state_url == "memory://"
     assert settings.environment == "dev"
     assert settings.login_methods == ("dev",)

@@ -10,13 +10,14 @@ from typer.testing import CliRunner
 
 from idp.cli import app
 from tests.support import RelyingParty
+from tests.support_database import migrated_sqlite
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("IDP_DATABASE_URL", migrated_sqlite(tmp_path / "r.db"))
     monkeypatch.setenv("IDP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IDP_RSA_KEY_SIZE", "2048")
     monkeypatch.setenv("IDP_ENVIRONMENT", "test")

@@ -10,13 +10,15 @@ from typer.testing import CliRunner
 
 import idp.cli
 from idp.cli import app, server_options
+from idp.settings import Settings
+from tests.support_database import migrated_sqlite
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("IDP_DATABASE_URL", migrated_sqlite(tmp_path / "r.db"))
     monkeypatch.setenv("IDP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IDP_RSA_KEY_SIZE", "2048")
     monkeypatch.setenv("IDP_ENVIRONMENT", "test")
@@ -64,14 +66,57 @@ def test_serve_refuses_a_bad_worker_count(
 
 
 def test_without_uvicorn_standard_it_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert server_options()["loop"] == "uvloop"
+    assert server_options(Settings())["loop"] == "uvloop"
     monkeypatch.setattr(idp.cli, "_importable", lambda module: False)
-    assert server_options() == {
+    assert server_options(Settings()) == {
         "loop": "asyncio",
         "http": "h11",
         "access_log": False,
         "proxy_headers": False,
+        "limit_concurrency": 1000,
+        "timeout_keep_alive": 20,
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "timeout_graceful_shutdown": 30,
     }
+
+
+def test_the_limits_come_from_the_settings(
+    env: Path, runs: list[tuple[Any, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "IDP_SERVER_CONCURRENCY_LIMIT": "64",
+        "IDP_SERVER_KEEPALIVE_TIMEOUT": "75",
+        "IDP_SERVER_MAX_HEADER_BYTES": "8192",
+        "IDP_SERVER_SHUTDOWN_TIMEOUT": "10",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    options = runs[0][1]
+    assert options["limit_concurrency"] == 64 and options["timeout_keep_alive"] == 75
+    assert options["h11_max_incomplete_event_size"] == 8192
+    assert options["timeout_graceful_shutdown"] == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IDP_SERVER_CONCURRENCY_LIMIT", "1"),
+        ("IDP_SERVER_KEEPALIVE_TIMEOUT", "0"),
+        ("IDP_SERVER_MAX_HEADER_BYTES", "100"),
+        ("IDP_SERVER_SHUTDOWN_TIMEOUT", "0"),
+    ],
+)
+def test_unusable_limits_are_invalid_settings(
+    env: Path,
+    runs: list[tuple[Any, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2 and result.output.startswith("error: invalid settings: server_")
+    assert runs == []
 
 
 def test_demo_uses_the_same_options(
@@ -91,5 +136,5 @@ def test_demo_uses_the_same_options(
         "host": "127.0.0.1",
         "port": 8123,
         "log_level": "warning",
-        **server_options(),
+        **server_options(built[0]),
     }

@@ -237,8 +237,9 @@ def test_zorg_idp_has_the_registry_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from idp.cli import app
+    from tests.support_database import migrated_sqlite
 
-    monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("IDP_DATABASE_URL", migrated_sqlite(tmp_path / "r.db"))
     monkeypatch.setenv("IDP_DATA_DIR", str(tmp_path / "data"))
     orgs = tmp_path / "orgs.csv"
     orgs.write_bytes(csv_bytes(ORG_HEADER, f"{HOME_CARE},Thuiszorg,,T2"))
@@ -248,7 +249,8 @@ def test_zorg_idp_has_the_registry_commands(
     assert f"{HOME_CARE}\tactive" in listed.output
     monkeypatch.setenv("IDP_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     failed = runner.invoke(app, ["registry", "audit", "verify"])
-    assert failed.exit_code == 3 and failed.output.startswith("error: database: ")
+    assert failed.exit_code == 3 and failed.output.startswith("error: database postgresql")
+    assert "Connection refused" in failed.output and failed.output.count("\n") == 1
     monkeypatch.setenv("IDP_DATABASE_URL", "mysql://x@127.0.0.1/none")
     wrong = runner.invoke(app, ["registry", "audit", "verify"])
-    assert wrong.exit_code == 2 and "invalid database_url" in wrong.output
+    assert wrong.exit_code == 2 and "unsupported database 'mysql'" in wrong.output
