@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from idp.protocol import claims_request, pkce
-from idp.protocol.errors import AuthorizationError, OAuthError, invalid_request
+from idp.protocol.errors import AuthorizationError, OAuthError, invalid_request, named
 from idp.protocol.models import AuthorizationRequest
 from idp.protocol.ports import ClientStore, ClientView
 from idp.protocol.redirect import matches
@@ -112,14 +112,14 @@ def validate_authorization_request(
 
     for name, values in params.items():
         if len(values) > 1:
-            raise fail("invalid_request", f"Parameter {name[:MAX_NAME]} is repeated")
+            raise fail("invalid_request", f"Parameter {named(name)} is repeated")
         # Unknown parameters are ignored (OIDC Core §3.1.2.1) but still bounded: nothing the
         # request carries is unbounded, whether we read it or not.
         if len(name) > MAX_NAME:
             raise fail("invalid_request", "A parameter name is too long")
         limit = MAX_CLAIMS if name == "claims" else MAX_PARAM
         if len(values[0]) > limit:
-            raise fail("invalid_request", f"Parameter {name} is too long")
+            raise fail("invalid_request", f"Parameter {named(name)} is too long")
     if raw_state and state is None:
         raise fail("invalid_request", "The state parameter is invalid")
     if "request" in params:

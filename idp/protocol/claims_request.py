@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.protocol import untrusted_json
+from idp.protocol.errors import named
 
 # OIDC Core §5.5: the two members we act on. "Other members MAY be present. Any members used
 # that are not understood MUST be ignored."
@@ -32,7 +33,10 @@ def parse(text: str) -> dict[str, Any]:
     try:
         parsed = untrusted_json.loads(text, max_depth=MAX_DEPTH, unique_keys=True)
     except untrusted_json.UntrustedJson as exc:
-        raise MalformedClaims(f"claims is not acceptable JSON: {exc.reason}") from None
+        # Not exc.reason: it may quote a member name from the request (RFC 6749 §5.2 charset).
+        raise MalformedClaims(
+            "claims is not acceptable JSON (malformed, nested too deeply or repeating a member)"
+        ) from exc
     if not isinstance(parsed, dict):
         raise MalformedClaims("claims must be a JSON object")
     for member in MEMBERS:
@@ -49,7 +53,7 @@ def parse(text: str) -> dict[str, Any]:
 def _check_request(member: str, name: str, request: Any) -> None:
     """OIDC Core §5.5.1: each claim is ``null`` or an object with ``essential`` (a boolean),
     ``value`` or ``values`` (an array); for ``acr`` (§5.5.1.1) the values are strings."""
-    where = f"claims.{member}.{name}"
+    where = f"claims.{member}.{named(name)}"
     if request is None:
         return
     if not isinstance(request, dict):

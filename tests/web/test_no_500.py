@@ -142,3 +142,47 @@ def test_duplicate_claims_in_client_assertion_are_invalid_client(
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("name", ["\u00e9", 'a"b', "a\\b", "x" * 80])
+def test_repeated_parameter_with_an_unusual_name(
+    deployment: Deployment, client: TestClient, name: str
+) -> None:
+    """The error_description may hold only RFC 6749 §5.2's ASCII subset: the name of a
+    repeated parameter is not copied into it (it used to be, and raised a 500)."""
+    query = _authorize(deployment) + "&" + urlencode([(name, "1"), (name, "2")])
+    response = client.get(query)
+    assert response.status_code == 303
+    assert query_of(response.headers["location"])["error"] == "invalid_request"
+    token = client.post(
+        "/token",
+        content=urlencode([(name, "1"), (name, "2")]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert token.status_code == 400
+    assert token.json()["error"] == "invalid_request"
+
+
+def test_non_ascii_alg_in_client_assertion_is_invalid_client(
+    deployment: Deployment, client: TestClient
+) -> None:
+    header = _b64(json.dumps({"alg": "\u00e9", "kid": "k"}).encode())
+    claims = _b64(json.dumps({"iss": deployment.rp.client_id}).encode())
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": f"{header}.{claims}.c2ln",
+        },
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_non_ascii_claim_name_in_malformed_claims(
+    deployment: Deployment, client: TestClient
+) -> None:
+    response = client.get(_authorize(deployment, claims='{"id_token":{"\u00e9":5}}'))
+    assert response.status_code == 303
+    assert query_of(response.headers["location"])["error"] == "invalid_request"
