@@ -101,7 +101,7 @@ claims_json = st.one_of(
                 max_size=3,
             )
         ),
-        max_leaves=12,
+        max_leaves=6,
     ).map(json.dumps),
 )
 
@@ -133,7 +133,7 @@ segment = st.one_of(
 
 jwt_garbage = st.one_of(
     st.builds(lambda a, b, c: f"{a}.{b}.{c}", segment, segment, segment),
-    st.lists(segment, min_size=1, max_size=7).map(".".join),
+    st.lists(segment, min_size=1, max_size=5).map(".".join),
     st.sampled_from(("a.b.c", "..", "....", "eyJ.eyJ.", "x" * 17_000)),
 )
 
@@ -165,7 +165,7 @@ def pairs(names: tuple[str, ...]) -> st.SearchStrategy[list[tuple[str, str | byt
     """Parameter lists: known names (repeats allowed), random names, any values."""
     name = st.one_of(st.sampled_from(names), st.text(max_size=12), st.just("x" * 300))
     value: st.SearchStrategy[str | bytes] = st.one_of(hostile_text, raw_bytes)
-    return st.lists(st.tuples(name, value), max_size=12)
+    return st.lists(st.tuples(name, value), max_size=6)
 
 
 def encoded(params: list[tuple[str, str | bytes]]) -> str:

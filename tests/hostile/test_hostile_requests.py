@@ -5,7 +5,8 @@ Generated in-process through Starlette's TestClient: 10,000 requests in all (the
 /logout 800, the login steps 1,400, discovery, JWKS and unknown paths 800), plus the
 memory-bounded run in ``test_memory.py``. Each must be answered below 500, with the refusal the
 spec names where the endpoint has one; afterwards the app still answers a normal request.
-About 35 s on the shared two-core machine.
+About 55 s on the shared two-core machine (Hypothesis drawing the values costs more than
+the app answering them; profile before raising the counts).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Memory stays bounded under hostile input: a traced run of the heaviest generators.
 
-tracemalloc slows every allocation, so this run is small (300 requests) and the limit generous:
+tracemalloc slows every allocation, so this run is small (200 requests) and the limit generous:
 what it catches is a parse that holds megabytes per request (a 1,500-level JSON tree kept, a
 100 KB value copied into every error), not the growth of the in-memory state store.
 """
@@ -35,7 +35,7 @@ def traced() -> Iterator[None]:
 
 
 @settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     database=None,
     phases=(Phase.generate,),
