@@ -15,11 +15,16 @@ object with the standard library and an ``object_pairs_hook`` that refuses a rep
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
 
 MAX_DEPTH = 32
+# The end of every member name: its closing quote, optional whitespace, the colon. A string
+# value can also contain such bytes (an escaped quote before a colon), so counting them can only
+# overcount the member names, never undercount them.
+_NAME_END = re.compile(rb'"[ \t\r\n]*:')
 
 
 class UntrustedJson(ValueError):
@@ -37,9 +42,13 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, unique_keys: bool = 
         value = orjson.loads(data)
     except (orjson.JSONDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise UntrustedJson("not valid JSON") from exc
-    if _too_deep(value, max_depth):
+    members = _members_within(value, max_depth)
+    if members is None:
         raise UntrustedJson(f"nested deeper than {max_depth} levels")
-    if unique_keys and _has_objects(value):
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # Only when the text names more members than the parsed objects hold can a name repeat;
+    # then the standard library's slower parse says which (the usual token skips it).
+    if unique_keys and members and len(_NAME_END.findall(raw)) != members:
         try:
             json.loads(data, object_pairs_hook=_unique_object)
         except _DuplicateMember as exc:
@@ -47,25 +56,24 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, unique_keys: bool = 
     return value
 
 
-def _too_deep(value: Any, max_depth: int) -> bool:
-    # Iterative, so the check itself cannot exhaust the stack.
+def _members_within(value: Any, max_depth: int) -> int | None:
+    """The number of object members in ``value``, or ``None`` when it nests deeper than
+    ``max_depth``. Iterative, so the check itself cannot exhaust the stack."""
+    members = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
+            members += len(item)
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
         else:
             continue
         if depth > max_depth:
-            return True
+            return None
         stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _has_objects(value: Any) -> bool:
-    return isinstance(value, dict | list)
+    return members
 
 
 class _DuplicateMember(Exception):

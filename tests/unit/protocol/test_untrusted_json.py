@@ -89,3 +89,30 @@ def test_well_formed_claims_parameter() -> None:
     parsed = claims_request.parse(text)
     assert claims_request.section(text, "id_token") == parsed["id_token"]
     assert claims_request.section(None, "userinfo") == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": {"a": 2}}',
+        '{"a": "x\\":y", "b": "\\":"}',  # colons after escaped quotes inside values
+        '{"a" : 1 , "b"\n:\t2}',
+        '[{"a": 1}, {"a": 1}]',
+    ],
+)
+def test_no_false_duplicates(text: str) -> None:
+    assert untrusted_json.loads(text, unique_keys=True) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a" : 2}',
+        '{"a": "x\\":y", "a": 2}',
+        '{"b": {"c": 1, "c": 1}}',
+        '{"\\u0061": 1, "a": 2}',  # the same name, spelled two ways
+    ],
+)
+def test_duplicates_found_however_written(text: str) -> None:
+    with pytest.raises(untrusted_json.UntrustedJson):
+        untrusted_json.loads(text, unique_keys=True)
