@@ -344,6 +344,10 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         },
         lifespan=lifespan,
     )
+    # Starlette answers "/authorize/" with a redirect to "/authorize" built from the request's
+    # Host header; no URL of ours comes from the request (RFC 9700 §4.13, checklist A4), so an
+    # unknown path is a 404 page, slash or not.
+    app.router.redirect_slashes = False
     app.state.services = services
     app.state.revocation_watcher = watcher
     return app

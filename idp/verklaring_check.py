@@ -60,7 +60,7 @@ class VerklaringRejected(Exception):
 def _numeric_date(claims: dict[str, Any], name: str, *, strings: bool = False) -> int:
     """RFC 7519 §2 NumericDate; v0.7's list example writes them as strings (``strings``)."""
     value = claims.get(name)
-    if strings and isinstance(value, str) and value.isdigit():
+    if strings and isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise VerklaringRejected("claims", f"'{name}' must be a NumericDate")

@@ -6,13 +6,13 @@ TLS verified against certifi's CA bundle (httpx's default; ``SSL_CERT_FILE`` nam
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from idp.authn.oidc_rp import UpstreamUnavailable
+from idp.protocol import untrusted_json
 
 MAX_BODY_BYTES = 256 * 1024
 TIMEOUT_SECONDS = 10.0
@@ -61,8 +61,8 @@ class HttpxFetcher:
         if method == "GET" and status != 200:
             raise UpstreamUnavailable(f"GET {url}: HTTP {status}")
         try:
-            data = json.loads(bytes(body))
-        except ValueError:
+            data = untrusted_json.loads(bytes(body))
+        except untrusted_json.UntrustedJson:
             raise UpstreamUnavailable(f"{method} {url}: HTTP {status}, not JSON") from None
         if not isinstance(data, dict):
             raise UpstreamUnavailable(f"{method} {url}: HTTP {status}, not a JSON object")

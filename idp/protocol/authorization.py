@@ -7,11 +7,11 @@ and ``iss`` (RFC 9207).
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 
-from idp.protocol import pkce
-from idp.protocol.errors import AuthorizationError, OAuthError, invalid_request
+from idp.protocol import claims_request, pkce
+from idp.protocol.errors import AuthorizationError, OAuthError, invalid_request, named
 from idp.protocol.models import AuthorizationRequest
 from idp.protocol.ports import ClientStore, ClientView
 from idp.protocol.redirect import matches
@@ -25,6 +25,10 @@ MAX_CLAIMS = 4096
 MAX_STATE = 512
 MAX_NONCE = 512
 MAX_LOGIN_HINT = 256
+MAX_NAME = 64
+DIGITS = re.compile(r"[0-9]{1,9}")
+# RFC 6749 Appendix A.5: state = 1*VSCHAR (%x20-7E).
+STATE = re.compile(rf"[\x20-\x7e]{{1,{MAX_STATE}}}")
 KNOWN_PARAMS = frozenset(
     {
         "response_type",
@@ -49,6 +53,10 @@ KNOWN_PARAMS = frozenset(
         "claims_locales",
     }
 )
+
+
+def valid_state(state: str) -> bool:
+    return STATE.fullmatch(state) is not None
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
@@ -92,7 +100,10 @@ def validate_authorization_request(
 
     # --- Phase 2: errors redirected to the client. ------------------------------------------
     raw_state = params.get("state", [])
-    state = raw_state[0] if len(raw_state) == 1 else None
+    # RFC 6749 §4.1.2.1 echoes the state the client sent. A state that fails validation (too
+    # long, outside VSCHAR, repeated) is not echoed: the error still goes to the verified
+    # redirect URI, without it, so nothing the request carried is reflected.
+    state = raw_state[0] if len(raw_state) == 1 and valid_state(raw_state[0]) else None
 
     def fail(error: str, description: str) -> AuthorizationError:
         return AuthorizationError(
@@ -101,13 +112,16 @@ def validate_authorization_request(
 
     for name, values in params.items():
         if len(values) > 1:
-            raise fail("invalid_request", f"Parameter {name} is repeated")
-        if name in KNOWN_PARAMS:
-            limit = MAX_CLAIMS if name == "claims" else MAX_PARAM
-            if len(values[0]) > limit:
-                raise fail("invalid_request", f"Parameter {name} is too long")
-    if state is not None and len(state) > MAX_STATE:
-        raise fail("invalid_request", "state is too long")
+            raise fail("invalid_request", f"Parameter {named(name)} is repeated")
+        # Unknown parameters are ignored (OIDC Core §3.1.2.1) but still bounded: nothing the
+        # request carries is unbounded, whether we read it or not.
+        if len(name) > MAX_NAME:
+            raise fail("invalid_request", "A parameter name is too long")
+        limit = MAX_CLAIMS if name == "claims" else MAX_PARAM
+        if len(values[0]) > limit:
+            raise fail("invalid_request", f"Parameter {named(name)} is too long")
+    if raw_state and state is None:
+        raise fail("invalid_request", "The state parameter is invalid")
     if "request" in params:
         raise fail("request_not_supported", "Request objects are not supported")
     if "request_uri" in params:
@@ -154,7 +168,8 @@ def validate_authorization_request(
     max_age_raw = _single(params, "max_age")
     max_age: int | None = None
     if max_age_raw is not None:
-        if not max_age_raw.isdigit() or len(max_age_raw) > 9:
+        # ASCII digits only: str.isdigit() accepts "²", which int() then refuses.
+        if not DIGITS.fullmatch(max_age_raw):
             raise fail("invalid_request", "max_age must be a non-negative integer")
         max_age = int(max_age_raw)
 
@@ -163,11 +178,9 @@ def validate_authorization_request(
     claims = _single(params, "claims")
     if claims is not None:
         try:
-            parsed = json.loads(claims)
-        except ValueError:
-            raise fail("invalid_request", "claims is not valid JSON") from None
-        if not isinstance(parsed, dict):
-            raise fail("invalid_request", "claims must be a JSON object")
+            claims_request.parse(claims)
+        except claims_request.MalformedClaims as exc:
+            raise fail("invalid_request", exc.reason) from None
 
     login_hint = _single(params, "login_hint")
     if login_hint is not None and len(login_hint) > MAX_LOGIN_HINT:

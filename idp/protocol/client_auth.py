@@ -19,7 +19,7 @@ from typing import Any
 
 from joserfc.jwk import KeySet
 
-from idp.protocol.errors import OAuthError, invalid_client, invalid_request
+from idp.protocol.errors import OAuthError, invalid_client, invalid_request, named
 from idp.protocol.jose import CLIENT_ASSERTION_ALGS, JoseRejected, import_keyset, verify_jwt
 from idp.protocol.jose import unverified_claims as _unverified_claims
 from idp.protocol.ports import ClientStore, ClientView, ReplayCache
@@ -195,7 +195,7 @@ def single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
     result: dict[str, str] = {}
     for name, value in pairs:
         if name in result:
-            raise invalid_request(f"Parameter {name} is repeated")
+            raise invalid_request(f"Parameter {named(name)} is repeated")
         result[name] = value
     return result
 

@@ -7,6 +7,8 @@ is what the client sees (ASCII, RFC 6749 §5.2 charset); ``log_detail`` only goe
 
 from __future__ import annotations
 
+import re
+
 from authlib.oauth2.base import invalid_error_characters as _authlib_invalid_chars
 
 
@@ -108,6 +110,16 @@ class AuthorizationError(IdpError):
         self.oauth = oauth
         self.redirect_uri = redirect_uri
         self.state = state
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def named(name: str) -> str:
+    """A request-supplied name quoted in an error description: as it is when it is a plain
+    identifier, else a stand-in. An ``error_description`` may only hold RFC 6749 §5.2's ASCII
+    subset, and must never reflect whatever bytes a request carried."""
+    return name if _PLAIN_NAME.fullmatch(name) else "(a parameter with an unusual name)"
 
 
 def invalid_request(description: str, log_detail: str | None = None) -> OAuthError:

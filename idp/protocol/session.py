@@ -8,9 +8,9 @@ DECISIONS.md #8 (a shift: 10 h absolute, 2 h idle, configurable).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
+from idp.protocol import claims_request
 from idp.protocol.models import LOA_ORDER, AuthorizationRequest, SsoSession, loa_rank
 
 
@@ -55,8 +55,7 @@ def level_requirement(request: AuthorizationRequest) -> LevelRequirement:
     minimum = min((loa_rank(v) for v in known), default=-1)
     essential: tuple[str, ...] = ()
     if request.claims:
-        parsed = json.loads(request.claims)
-        acr = parsed.get("id_token", {}).get("acr") if isinstance(parsed, dict) else None
+        acr = claims_request.section(request.claims, "id_token").get("acr")
         if isinstance(acr, dict) and acr.get("essential") is True:
             values = acr.get("values") or ([acr["value"]] if "value" in acr else [])
             essential = tuple(v for v in values if isinstance(v, str))

@@ -7,12 +7,12 @@ never an ``amr`` (NL GOV OIDC, DECISIONS.md #7).
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
 from authlib.oidc.core.util import create_half_hash as _authlib_half_hash
 
+from idp.protocol import claims_request
 from idp.protocol.api_access import token_audience
 from idp.protocol.config import ProviderConfig
 from idp.protocol.models import Grant
@@ -73,11 +73,7 @@ def identity_claims(declaration: DeclarationView) -> dict[str, Any]:
 
 def requested_claims(claims_param: str | None, member: str) -> dict[str, Any]:
     """The ``id_token`` or ``userinfo`` member of the ``claims`` parameter (OIDC Core §5.5)."""
-    if not claims_param:
-        return {}
-    parsed = json.loads(claims_param)
-    section = parsed.get(member) if isinstance(parsed, dict) else None
-    return section if isinstance(section, dict) else {}
+    return claims_request.section(claims_param, member)
 
 
 def access_token(

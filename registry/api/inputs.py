@@ -133,7 +133,7 @@ def _decode_cursor(cursor: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise invalid from None
     after = data.get("after") if isinstance(data, dict) else None
     if not isinstance(after, str) or "\x00" in after:
@@ -176,7 +176,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: the stdlib parser's answer to deeply nested input (RFC 8259 §9).
         raise bad_request("The body must be a JSON object in UTF-8") from None
     if not isinstance(data, dict):
         raise bad_request("The body must be a JSON object")

@@ -120,6 +120,23 @@ def test_errors_after_redirect_uri_go_back_to_the_client(
     assert error.oauth.error == code
     if overrides.get("state") is None and "state" not in overrides:
         assert error.state == "s1"
+    else:
+        assert error.state is None  # an invalid state is never echoed
+
+
+@pytest.mark.parametrize("state", ["s" * 513, "caf\u00e9", "a\nb", "", "s" * 100_000])
+def test_invalid_state_is_not_echoed(clients: FakeClients, state: str) -> None:
+    """RFC 6749 Appendix A.5 (1*VSCHAR) and §4.1.2.1: only a valid state goes back."""
+    error = reject(clients, params(state=state))
+    assert error.redirect_uri == REDIRECT
+    assert error.oauth.error == "invalid_request"
+    assert error.state is None
+
+
+@pytest.mark.parametrize("max_age", ["\u00b2", "\u0661", "1\u00b2", "0x1", " 1", "1" * 10])
+def test_max_age_must_be_ascii_digits(clients: FakeClients, max_age: str) -> None:
+    error = reject(clients, params(max_age=max_age))
+    assert error.oauth.error == "invalid_request"
 
 
 def test_repeated_parameter_after_client_is_redirected(clients: FakeClients) -> None:

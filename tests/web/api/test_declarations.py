@@ -186,3 +186,14 @@ def test_suspend(api: ApiDeployment, http: TestClient, org_admin_token: str) -> 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "suspended"
     assert SqlRegister(api.engine).usable_declaration(created.json()["id"], NOW) is None
+
+
+def test_deep_json_is_a_bad_request_not_a_500(http: TestClient, admin_token: str) -> None:
+    """The stdlib parser raises RecursionError on deep nesting (RFC 8259 §9 lets us refuse it)."""
+    deep = "[" * 5_000 + "]" * 5_000
+    response = http.post(
+        DECLS,
+        content=deep,
+        headers={**bearer(admin_token), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
