@@ -14,28 +14,10 @@ from urllib.parse import quote_from_bytes
 
 from hypothesis import strategies as st
 
-AUTHORIZE_NAMES = (
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "max_age",
-    "acr_values",
-    "login_hint",
-    "claims",
-    "display",
-    "ui_locales",
-    "response_mode",
-    "request",
-    "request_uri",
-    "id_token_hint",
-    "claims_locales",
-)
+from idp.protocol.authorization import KNOWN_PARAMS
+
+# Every name the authorization endpoint knows, sorted so examples are reproducible.
+AUTHORIZE_NAMES = tuple(sorted(KNOWN_PARAMS))
 TOKEN_NAMES = (
     "grant_type",
     "code",
