@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from idp.journey.deps import Journey
 from idp.protocol.models import DeclarationSnapshot, LoginTransaction
 from idp.protocol.ports import ClientView
+from idp.protocol.snapshots import current_declaration
 
 __all__ = ["read_login_profile", "usable_for"]
 
@@ -43,18 +44,16 @@ def usable_for(
         for d in tx.declarations
         if (not organisations or d.abonnee_nummer in organisations)
         and (not allowed or f"{d.abonnee_nummer}:{d.rol_code}" in allowed)
-        and d.usable_at(now)
     ]
-    keys = [k for d in candidates for k in d.revocation_keys()]
-    if not candidates or not j.state.any_revoked(keys):
-        return candidates
-    at = datetime.fromtimestamp(now, UTC)
+    if not j.state.any_revoked([k for d in candidates for k in d.revocation_keys()]):
+        return [d for d in candidates if d.usable_at(now)]  # one round trip, the usual case
     fresh: list[DeclarationSnapshot] = []
     for d in candidates:
-        if not j.state.any_revoked(d.revocation_keys()):
-            fresh.append(d)
-            continue
-        again = j.register.usable_declaration(d.declaration_id, at)
-        if again is not None and again.dezi_nummer == tx.dezi_nummer:
-            fresh.append(DeclarationSnapshot.of(again))
+        found = current_declaration(
+            d, d.declaration_id, tx.dezi_nummer or "", now, j.state, j.register
+        )
+        if found is not None:
+            fresh.append(
+                found if isinstance(found, DeclarationSnapshot) else DeclarationSnapshot.of(found)
+            )
     return fresh

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from idp.protocol import pkce
@@ -35,6 +34,7 @@ from idp.protocol.ports import (
     Signer,
 )
 from idp.protocol.redirect import with_query
+from idp.protocol.snapshots import current_declaration
 from idp.protocol.subject import pairwise_sub
 from idp.protocol.tokens import (
     access_token,
@@ -223,26 +223,18 @@ class AuthorizationCodeGrant:
         return TokenResponse(body=body, grant=grant)
 
     def _declaration(self, record: CodeRecord, now: int) -> DeclarationView:
-        """The declaration the code was issued for, if it is still usable.
-
-        DECISIONS.md #11: no token for a declaration revoked or suspended since login. The
-        snapshot read at login is checked against its validity period and the revocation marks
-        that every revoke or suspend writes into the state store before it returns
-        (ARCHITECTURE.md "The hot path"); a code without a snapshot reads the register."""
-        snapshot = record.declaration
-        if snapshot is not None:
-            if (
-                snapshot.dezi_nummer == record.dezi_nummer
-                and snapshot.usable_at(now)
-                and not self.state.any_revoked(snapshot.revocation_keys())
-            ):
-                return snapshot
-        elif record.declaration_id:
-            found = self.register.usable_declaration(
-                record.declaration_id, datetime.fromtimestamp(now, UTC)
-            )
-            if found is not None and found.dezi_nummer == record.dezi_nummer:
-                return found
+        """The declaration the code was issued for, if it is still usable: no token for a
+        declaration revoked or suspended since login (``idp.protocol.snapshots``)."""
+        found = current_declaration(
+            record.declaration,
+            record.declaration_id,
+            record.dezi_nummer,
+            now,
+            self.state,
+            self.register,
+        )
+        if found is not None:
+            return found
         raise invalid_grant(
             "The declaration is no longer valid",
             log_detail=f"declaration {record.declaration_id} not usable at issuance",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from idp.protocol.api_access import audience_includes
@@ -28,6 +27,7 @@ from idp.protocol.ports import (
     RevocationMarks,
     Signer,
 )
+from idp.protocol.snapshots import current_declaration
 from idp.protocol.tokens import (
     identity_claims,
     is_administrator,
@@ -106,17 +106,16 @@ class UserInfoEndpoint:
         return UserInfoResponse("application/json", json_body=claims)
 
     def _declaration(self, grant: Grant, now: int) -> DeclarationView:
-        """DECISIONS.md #11: the declaration as read at login, unless it has been revoked or
-        suspended since (a revocation mark in the state store) or its validity ended."""
-        snapshot = grant.declaration
-        found: DeclarationView | None = None
-        if snapshot is not None:
-            if snapshot.usable_at(now) and not self.state.any_revoked(snapshot.revocation_keys()):
-                found = snapshot
-        elif grant.declaration_id:
-            found = self.register.usable_declaration(
-                grant.declaration_id, datetime.fromtimestamp(now, UTC)
-            )
+        """DECISIONS.md #11: the declaration as read at login, unless it was revoked,
+        suspended or changed since, or its validity ended (``idp.protocol.snapshots``)."""
+        found = current_declaration(
+            grant.declaration,
+            grant.declaration_id,
+            grant.dezi_nummer,
+            now,
+            self.state,
+            self.register,
+        )
         if found is None:
             self.state.revoke_grant(grant.grant_id)
             raise invalid_token(f"declaration {grant.declaration_id} no longer usable")

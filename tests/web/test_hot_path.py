@@ -24,6 +24,8 @@ from idp.app import create_app
 from idp.clients import ClientRegistration, register_client
 from idp.web.services import Services
 from registry import SqlRegister, create_engine, revoke_declaration
+from registry.db import professional_by_dezi, transaction
+from registry.staff import AuditContext, Names, rename_professional
 from tests.conftest import ISSUER, make_settings, seed_deployment
 from tests.support import (
     CARER,
@@ -166,6 +168,27 @@ def test_revoked_declaration_stops_userinfo_and_silent_logins(settings: Any) -> 
         answer = client.get("/authorize?" + urlencode(params))
         assert answer.status_code == 303
         assert query_of(answer.headers["location"])["error"] == "access_denied"
+
+
+def test_a_changed_declaration_is_read_again_not_refused(settings: Any) -> None:
+    """A change that is not a revocation (here: her name corrected) marks the carried snapshot
+    stale: the token is still issued, with the register's current data."""
+    rp = shift_rp(settings, "shift-a")
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        code, verifier = code_for(client, rp)
+        engine = create_engine(settings.database_url)
+        try:
+            with transaction(engine) as session:
+                professional = professional_by_dezi(session, CARER)
+                names = Names("J.", "van der", "Bergh")
+                assert rename_professional(session, professional, names, AuditContext("test"))
+        finally:
+            engine.dispose()
+        answer = client.post("/token", data=rp.token_form(code, verifier))
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["access_token"]
+        info = client.get("/userinfo", headers={"Authorization": f"Bearer {token}"}).json()
+        assert info["achternaam"] == "Bergh"
 
 
 def test_changes_made_elsewhere_arrive_through_the_audit_trail(settings: Any) -> None:
