@@ -149,10 +149,9 @@ def finish(
         if declaration is None:
             return NOT_USABLE
     auth_request = tx.authorization_request()
-    carried = {"declarations": tx.declarations, "consents": tx.consents}
     end: str | None = None
     if tx.sid is not None and existing is not None and existing.sid == tx.sid:
-        session = replace(existing, **carried)  # type: ignore[arg-type]
+        session = replace(existing, declarations=tx.declarations, consents=tx.consents)
     else:
         end = existing.sid if existing is not None else None
         session = SsoSession(
@@ -164,7 +163,8 @@ def finish(
             created_at=now,
             last_seen=now,
             restrict_to=tx.restrict_to,
-            **carried,  # type: ignore[arg-type]
+            declarations=tx.declarations,
+            consents=tx.consents,
         )
     issued = j.code_grant.new_code(
         auth_request,
