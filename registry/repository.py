@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
-from sqlmodel.sql.expression import Select
 
 from registry.consents import CONSENTED
 from registry.db import read_only, read_session
@@ -41,7 +40,6 @@ from registry.records import (
     ProfessionalRecord,
     RevocationRecord,
     client_record,
-    declaration_record,
     declaration_record_of,
     organisation_record,
     professional_record,
@@ -146,10 +144,9 @@ class SqlRegister:
     def usable_declaration(self, declaration_id: str, at: datetime) -> DeclarationRecord | None:
         """The declaration if it is usable at ``at`` (same rules as ``usable_declarations``)."""
         _require_aware(at)
-        statement = _usable(at).where(Declaration.id == declaration_id)
-        with read_session(self._engine) as session:
-            row = session.exec(statement).first()
-            return None if row is None else _record(row)
+        with self._reader.connect() as connection:
+            row = connection.execute(_USABLE_BY_ID, {"id": declaration_id, "at": at}).first()
+        return None if row is None else _column_record(row)
 
     # -- revocation (Dezi v0.7 §6) ---------------------------------------------------------------
 
@@ -289,20 +286,6 @@ class SqlRegister:
         return True
 
 
-def _usable(at: datetime) -> Select[Declaration, Professional, Organisation]:
-    return (
-        select(Declaration, Professional, Organisation)
-        .join(Professional, col(Professional.id) == col(Declaration.professional_id))
-        .join(Organisation, col(Organisation.id) == col(Declaration.organisation_id))
-        .where(
-            Declaration.status == "active",
-            Organisation.status == "active",
-            col(Declaration.valid_from) <= at,
-            or_(col(Declaration.valid_until).is_(None), col(Declaration.valid_until) > at),
-        )
-    )
-
-
 _DECLARATION = Declaration.__table__  # type: ignore[attr-defined]
 _PROFESSIONAL = Professional.__table__  # type: ignore[attr-defined]
 _ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -337,11 +320,16 @@ _FIND_PROFESSIONAL = sa.select(
     _PROFESSIONAL.c.achternaam,
     _PROFESSIONAL.c.big_nummer,
 ).where(_PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"))
-_USABLE_FOR_PERSON = _USABLE_COLUMNS.where(
-    _PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"),
+# Valid at ``at``: valid_from <= at < valid_until (an open end never ends).
+_VALID_AT = sa.and_(
     _DECLARATION.c.valid_from <= sa.bindparam("at"),
     sa.or_(_DECLARATION.c.valid_until.is_(None), _DECLARATION.c.valid_until > sa.bindparam("at")),
 )
+_USABLE_FOR_PERSON = _USABLE_COLUMNS.where(
+    _PROFESSIONAL.c.dezi_nummer == sa.bindparam("number"), _VALID_AT
+)
+# The login path's snapshot is stale (a revocation mark): the one declaration, read again.
+_USABLE_BY_ID = _USABLE_COLUMNS.where(_DECLARATION.c.id == sa.bindparam("id"), _VALID_AT)
 _USABLE_AT_ORGANISATIONS = _USABLE_FOR_PERSON.where(
     _ORGANISATION.c.ura.in_(sa.bindparam("uras", expanding=True))
 )
@@ -374,14 +362,6 @@ def _column_record(row: Any) -> DeclarationRecord | None:
             ura=row.ura,
             naam=row.naam,
         )
-    except InvalidIdentifier:
-        return None
-
-
-def _record(row: tuple[Declaration, Professional, Organisation]) -> DeclarationRecord | None:
-    # A role dropped from the code list makes its declarations unusable, not the login path.
-    try:
-        return declaration_record(*row)
     except InvalidIdentifier:
         return None
 
