@@ -148,13 +148,13 @@ class DeclarationSnapshot(_JsonRecord):
         return self.valid_from_ts <= now and (until is None or now < until)
 
     def revocation_keys(self) -> tuple[str, ...]:
-        """The marks that end it early: the declaration, its organisation, its professional."""
-        return revocation_keys(self.declaration_id, self.abonnee_nummer, self.dezi_nummer)
-
-
-def revocation_keys(declaration_id: str, ura: str, dezi_nummer: str) -> tuple[str, ...]:
-    """State-store revocation marks for one declaration (``RevocationMarks``)."""
-    return (f"decl:{declaration_id}", f"org:{ura}", f"prof:{dezi_nummer}")
+        """The marks that make it stale (``RevocationMarks``): the declaration, its
+        organisation, its professional."""
+        return (
+            f"decl:{self.declaration_id}",
+            f"org:{self.abonnee_nummer}",
+            f"prof:{self.dezi_nummer}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,13 +284,6 @@ class Grant(_JsonRecord):
     declaration: DeclarationSnapshot | None = None
 
     _nested: ClassVar[dict[str, type[_JsonRecord]]] = {"declaration": DeclarationSnapshot}
-
-    def revocation_keys(self) -> tuple[str, ...]:
-        """The revocation marks that end this grant early (DECISIONS.md #11)."""
-        if self.declaration is not None:
-            return self.declaration.revocation_keys()
-        keys = [f"decl:{self.declaration_id}"] if self.declaration_id else []
-        return (*keys, *([f"prof:{self.dezi_nummer}"] if self.dezi_nummer else []))
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,13 +45,6 @@ class TransactionStore(Protocol):
         """Return and delete the transaction atomically (only one browser tab wins)."""
         ...
 
-    def get_transaction_and_count(
-        self, tx_id: str, scope: str, key: str, window: int
-    ) -> tuple[LoginTransaction | None, HitCount]:
-        """``get_transaction`` and ``Counters.count_hit`` in one round trip: a login step reads
-        its transaction and counts the attempt together (ARCHITECTURE.md "The hot path")."""
-        ...
-
 
 class CodeStore(Protocol):
     """Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4): short-lived, single use,
@@ -78,11 +71,6 @@ class GrantStore(Protocol):
 
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke for good: a revocation that arrives before ``put_grant`` still wins."""
-        ...
-
-    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
-        """The grant, or ``None`` when it is gone, revoked, or any of ``revocation_keys`` is
-        marked (``RevocationMarks``): one round trip for a token or userinfo request."""
         ...
 
 
@@ -189,10 +177,6 @@ class RevocationMarks(Protocol):
     def mark_revoked(self, keys: Sequence[str], ttl: int) -> None:
         """Mark every key for ``ttl`` seconds (longer than any token it must stop), in one round
         trip. Marking a marked key starts its ``ttl`` again."""
-        ...
-
-    def clear_revoked(self, keys: Sequence[str]) -> None:
-        """Remove the marks (a suspension lifted); unmarked keys are ignored."""
         ...
 
     def any_revoked(self, keys: Sequence[str]) -> bool:

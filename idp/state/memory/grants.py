@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from idp.protocol.models import Grant
 from idp.state import _keys
 from idp.state.memory._base import MemoryBase
-from idp.state.memory.revocations import any_revoked_locked
 
 
 class MemoryGrants(MemoryBase):
@@ -29,14 +26,3 @@ class MemoryGrants(MemoryBase):
             now = self._clock()
             self._set(_keys.grant_revoked_key(grant_id), "1", _keys.REVOKED_MARKER_TTL, now)
             self._entries.pop(_keys.grant_key(grant_id), None)
-
-    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
-        """The grant unless it, or a register record it rests on, has been revoked."""
-        with self._lock:
-            now = self._clock()
-            if self._live(_keys.grant_revoked_key(grant_id), now) is not None:
-                return None
-            if any_revoked_locked(self, revocation_keys, now):
-                return None
-            entry = self._live(_keys.grant_key(grant_id), now)
-        return None if entry is None else Grant.from_json(entry[1])

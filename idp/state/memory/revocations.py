@@ -21,11 +21,6 @@ class MemoryRevocationMarks(MemoryBase):
             for key in keys:
                 self._set(_keys.revocation_mark_key(key), "1", ttl, now)
 
-    def clear_revoked(self, keys: Sequence[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._entries.pop(_keys.revocation_mark_key(key), None)
-
     def any_revoked(self, keys: Sequence[str]) -> bool:
         with self._lock:
             return any_revoked_locked(self, keys, self._clock())

@@ -5,7 +5,7 @@ key is written with ``EX`` so nothing outlives its purpose, and every single-use
 atomic server-side command (``GETDEL``, ``SET NX``, one Lua script), never "read then delete".
 Keys that one script touches share a Redis Cluster hash tag. Pipelines that span slots say so
 where they are built: plain pipelines are split per slot by redis-py's cluster client, but a
-MULTI/EXEC across slots (``put_session``, ``save_login``, ``get_transaction_and_count``) works
+MULTI/EXEC across slots (``put_session``, ``save_login``) works
 on standalone and Sentinel only; ``create_state_store`` builds no Cluster client today.
 
 Each module here implements one port of ``idp.protocol.ports``; :class:`RedisStateStore`

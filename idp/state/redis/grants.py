@@ -5,12 +5,9 @@ A grant and its revocation marker share a Cluster hash tag, so one ``MGET`` read
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from idp.protocol.models import Grant
 from idp.state import _keys
 from idp.state.redis._base import RedisBase
-from idp.state.redis.revocations import mark_keys
 
 
 class RedisGrants(RedisBase):
@@ -31,17 +28,3 @@ class RedisGrants(RedisBase):
             pipe.set(_keys.grant_revoked_key(grant_id), "1", ex=_keys.REVOKED_MARKER_TTL)
             pipe.delete(_keys.grant_key(grant_id))
             pipe.execute()
-
-    def get_live_grant(self, grant_id: str, revocation_keys: Sequence[str]) -> Grant | None:
-        """``MGET`` of the grant and its marker (one slot) and ``EXISTS`` of the revocation marks
-        in one pipeline: one round trip. The marks lie in other Cluster slots: fine on
-        standalone and Sentinel; on Cluster redis-py splits the pipeline per slot."""
-        with self._client.pipeline(transaction=False) as pipe:
-            pipe.mget([_keys.grant_key(grant_id), _keys.grant_revoked_key(grant_id)])
-            if revocation_keys:
-                pipe.exists(*mark_keys(revocation_keys))
-            replies = pipe.execute()
-        raw, revoked = replies[0]
-        if raw is None or revoked is not None or (revocation_keys and replies[1]):
-            return None
-        return Grant.from_json(raw)

@@ -29,10 +29,6 @@ class RedisRevocationMarks(RedisBase):
                 pipe.set(key, "1", ex=ttl)
             pipe.execute()
 
-    def clear_revoked(self, keys: Sequence[str]) -> None:
-        if keys:
-            self._client.delete(*mark_keys(keys))
-
     def any_revoked(self, keys: Sequence[str]) -> bool:
         """``EXISTS k1 k2 …`` counts the marked keys in one command."""
         if not keys:

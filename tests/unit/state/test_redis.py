@@ -143,9 +143,6 @@ def test_hot_path_operations_take_one_round_trip(
     marks = ["decl:decl-1", "prof:900000009", "org:90000001"]
     assert trips.of(lambda: store.mark_revoked(marks, ttl=60)) == 1
     assert trips.of(lambda: store.any_revoked(marks)) == 1
-    assert trips.of(lambda: store.clear_revoked(marks)) == 1
-    assert trips.of(lambda: store.get_live_grant("grant-1", marks)) == 1
-    assert trips.of(lambda: store.get_transaction_and_count("tx-1", "login", "k", 60)) == 1
 
     def login() -> None:
         store.save_login(
@@ -162,7 +159,6 @@ def test_hot_path_operations_take_one_round_trip(
     # Empty sequences need no round trip at all.
     assert trips.of(lambda: store.any_revoked([])) == 0
     assert trips.of(lambda: store.mark_revoked([], ttl=60)) == 0
-    assert store.get_live_grant("grant-1", marks) == records.grant()
 
 
 @pytest.mark.redis
@@ -177,9 +173,8 @@ def test_hot_path_writes_set_a_ttl_on_every_key(redis_client: redis.Redis) -> No
         code_ttl=60,
         reuse_window=60,
     )
-    store.get_transaction_and_count("tx-1", "login", "k", 60)
     keys = list(redis_client.scan_iter(match="*"))
-    # two marks, code + marker, session + person index, the counter
-    assert len(keys) == 7
+    # two marks, code + marker, session + person index
+    assert len(keys) == 6
     for key in keys:
         assert redis_client.ttl(key) > 0, key

@@ -1,4 +1,4 @@
-"""The RevocationMarks contract (``mark_revoked``, ``clear_revoked``, ``any_revoked``), against
+"""The RevocationMarks contract (``mark_revoked``, ``any_revoked``), against
 the in-process and the Redis store alike: register records that are no longer usable, pushed into
 the state store so that the hot path need not read the database (ARCHITECTURE.md)."""
 
@@ -44,17 +44,6 @@ def test_several_keys_in_one_call(store: RevocationMarks) -> None:
 def test_marking_nothing_is_harmless(store: RevocationMarks) -> None:
     store.mark_revoked([], ttl=60)
     assert store.any_revoked([DECL]) is False
-
-
-def test_clear_lifts_only_the_named_marks(store: RevocationMarks) -> None:
-    store.mark_revoked([DECL, PROF, ORG], ttl=60)
-    store.clear_revoked([DECL, ORG])
-    assert store.any_revoked([DECL]) is False
-    assert store.any_revoked([ORG]) is False
-    assert store.any_revoked([PROF]) is True
-    store.clear_revoked([DECL, "decl:never-marked"])  # clearing nothing is harmless
-    store.clear_revoked([])
-    assert store.any_revoked([DECL, PROF]) is True
 
 
 def test_kinds_of_record_do_not_mix(store: RevocationMarks) -> None:
