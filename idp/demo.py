@@ -9,11 +9,11 @@ from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
 from idp.app import WEB_DIR, create_app
+from idp.cli_database import init_database
 from idp.clients import ClientRegistration, register_client
 from idp.demo_epd import CLIENT_ID, DemoEpd
 from idp.keys import ensure_private_dir, write_private_file
 from idp.settings import Settings
-from idp.settings_paths import sqlite_file
 
 DEMO_ORGANISATIONS: tuple[str, ...] = ("90000001", *(f"900001{n:02d}" for n in range(1, 16)))
 
@@ -30,16 +30,13 @@ def demo_epd_key(settings: Settings) -> RSAKey:
 
 
 def seed(settings: Settings) -> RSAKey:
-    from registry.db import create_engine, upgrade
+    from registry.db import create_engine
     from registry.seed import seed_demo
 
-    database_file = sqlite_file(settings.database_url)
-    if database_file is not None:
-        # The demo may create its database (INTERFACES.md: a SQLite file under ./var/).
-        database_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The demo may create its database (INTERFACES.md: a SQLite file under ./var/).
+    init_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        upgrade(engine)
         seed_demo(engine)
     finally:
         engine.dispose()
